@@ -45,6 +45,7 @@ G_DECLARE_DERIVABLE_TYPE (UcPstream, uc_pstream, UC, PSTREAM, GObject)
  * that maps a name's prefix to the class; a new type is one subclass and
  * one line in that table.
  */
+/* clang-format off */
 struct _UcPstreamClass
 {
   GObjectClass parent_class;
@@ -69,6 +70,7 @@ struct _UcPstreamClass
 
   gpointer padding[8];
 };
+/* clang-format on */
 
 /* clang-format off */
 UcPstream  *uc_pstream_new             (const char   *name,
@@ -85,6 +87,7 @@ int         uc_pstream_get_backlog     (UcPstream    *self);
 
 gboolean    uc_pstream_listen          (UcPstream    *self,
                                         GError      **error);
+gboolean    uc_pstream_is_listening    (UcPstream    *self);
 void        uc_pstream_pause           (UcPstream    *self);
 void        uc_pstream_resume          (UcPstream    *self);
 gboolean    uc_pstream_is_paused       (UcPstream    *self);

@@ -11,8 +11,8 @@ G_BEGIN_DECLS
 #define UC_STREAM_UNIX_PATH_MAX 107
 
 /**
- * UcStreamClass:
- * @prefix: the text before the first colon that selects this class
+ * UcStreamProvider:
+ * @prefix: the text before the first colon that selects this provider
  *   ("unix", "tcp", "ssl").
  * @parse: validates @suffix (the text after the colon) and fills in the
  *   stream's address.  Never blocks and never touches the network or the
@@ -22,10 +22,14 @@ G_BEGIN_DECLS
  *   the TCP or TLS handshake run asynchronously.  Completes with a
  *   #GIOStream, or an error that names the stream.
  *
- * One entry per active stream type.  The classes live in a table keyed by
- * @prefix (see uc-stream.c); a new type is a new entry, nothing else.
+ * One entry per active stream type (OVS's `struct stream_class`; named
+ * "provider" because #UcStreamClass is the GObject class of #UcStream).
+ * The providers live in a table keyed by @prefix (see uc-stream.c); a new
+ * type is a new entry, nothing else.
  */
-typedef struct _UcStreamClass UcStreamClass;
+typedef struct _UcStreamProvider UcStreamProvider;
+
+#define UC_TYPE_STREAM (uc_stream_get_type ())
 
 G_DECLARE_FINAL_TYPE (UcStream, uc_stream, UC, STREAM, GObject)
 
