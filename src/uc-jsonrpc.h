@@ -11,7 +11,7 @@ G_BEGIN_DECLS
 
 /* Bytes a connection may hold queued for a peer that is not reading.  A
  * message is always accepted onto an empty queue; past this, sending fails
- * with %UC_ERROR_BACKLOG_FULL and the owner closes the connection. */
+ * with %UC_ERROR_BACKLOG_FULL and the connection closes itself. */
 #define UC_JSONRPC_DEFAULT_MAX_BACKLOG (4 * 1024 * 1024)
 
 /* Bytes read from the stream at a time. */
