@@ -24,6 +24,9 @@ typedef enum
   UC_OUTPUT_FORMAT_JSON,
 } UcOutputFormat;
 
+#define UC_TYPE_REQUEST (uc_request_get_type ())
+G_DECLARE_FINAL_TYPE (UcRequest, uc_request, UC, REQUEST, GObject)
+
 /**
  * UcRequestReplyFunc:
  * @request: the request being answered
@@ -33,16 +36,14 @@ typedef enum
  *   newline when non-empty; JSON-mode text is wrapped)
  * @user_data: the transport's data
  *
- * How a transport learns a request's answer.  Called exactly once, from
- * the main context, when the handler replies.
+ * How a transport learns a request's answer.  Called once, from the main
+ * context, when the handler replies; never if the transport cancelled the
+ * request first (uc_request_cancel()).
  */
 typedef void (*UcRequestReplyFunc) (UcRequest *request,
-                                    gboolean   success,
-                                    JsonNode  *body,
-                                    gpointer   user_data);
-
-#define UC_TYPE_REQUEST (uc_request_get_type ())
-G_DECLARE_FINAL_TYPE (UcRequest, uc_request, UC, REQUEST, GObject)
+                                    gboolean success,
+                                    JsonNode *body,
+                                    gpointer user_data);
 
 /* clang-format off */
 UcRequest      *uc_request_new             (const char * const  *argv,

@@ -36,8 +36,7 @@ G_BEGIN_DECLS
  * reply).  Its arguments have been checked against the registered bounds
  * and are all strings.
  */
-typedef void (*UcCommandFunc) (UcRequest *request,
-                               gpointer   user_data);
+typedef void (*UcCommandFunc) (UcRequest *request, gpointer user_data);
 
 /**
  * UcListenerFlags:
