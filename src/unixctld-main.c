@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "unixctld"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "uc-daemon.h"
+#include "uc-json-framer.h"
+#include "uc-jsonrpc.h"
+#include "uc-pstream.h"
+#include "uc-server.h"
+
+/* Deepest nesting --max-depth accepts.  json-glib's parser recurses once
+ * per level, so the depth limit is also what keeps its stack bounded; a
+ * few thousand levels stay far below the main thread's stack. */
+#define MAX_DEPTH_LIMIT 4096
+
+typedef struct
+{
+  char *rundir;  /* (owned) (nullable) */
+  char *unixctl; /* (owned) (nullable) */
+  char *pidfile; /* (owned) (nullable) */
+  gboolean overwrite_pidfile;
+  gboolean detach;
+  gboolean no_chdir;
+  char **remotes; /* (owned) (nullable) */
+  guint64 remote_max_connections;
+  guint64 remote_idle_timeout;
+  guint64 max_message_size;
+  guint64 max_depth;
+  guint64 max_backlog;
+  gboolean version;
+} Options;
+
+static void
+options_clear (Options *options)
+{
+  g_clear_pointer (&options->rundir, g_free);
+  g_clear_pointer (&options->unixctl, g_free);
+  g_clear_pointer (&options->pidfile, g_free);
+  g_clear_pointer (&options->remotes, g_strfreev);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
+/* The numeric options, parsed by one callback. */
+static const struct
+{
+  const char *name;
+  gsize offset;
+  guint64 min;
+  guint64 max;
+} numeric_options[] = {
+  { "--remote-max-connections",
+    G_STRUCT_OFFSET (Options, remote_max_connections), 1, G_MAXUINT },
+  { "--remote-idle-timeout", G_STRUCT_OFFSET (Options, remote_idle_timeout), 0,
+    G_MAXUINT },
+  { "--max-message-size", G_STRUCT_OFFSET (Options, max_message_size), 1,
+    G_MAXSSIZE },
+  { "--max-depth", G_STRUCT_OFFSET (Options, max_depth), 1, MAX_DEPTH_LIMIT },
+  { "--max-backlog", G_STRUCT_OFFSET (Options, max_backlog), 1, G_MAXSSIZE },
+};
+
+static gboolean
+parse_number (const char *option_name,
+              const char *value,
+              gpointer data,
+              GError **error)
+{
+  Options *options = data;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (numeric_options); i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      guint64 number;
+
+      if (g_strcmp0 (option_name, numeric_options[i].name) != 0)
+        continue;
+
+      if (!g_ascii_string_to_unsigned (value, 10, numeric_options[i].min,
+                                       numeric_options[i].max, &number,
+                                       &local_error))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _ ("invalid value “%s” for %s: %s"), value, option_name,
+                       local_error->message);
+          return FALSE;
+        }
+      *(guint64 *) G_STRUCT_MEMBER_P (options, numeric_options[i].offset) =
+        number;
+      return TRUE;
+    }
+
+  g_assert_not_reached ();
+}
+
+/* --pidfile takes an optional value: alone it keeps the default name. */
+static gboolean
+parse_pidfile (const char *option_name,
+               const char *value,
+               gpointer data,
+               GError **error)
+{
+  Options *options = data;
+
+  if (value != NULL && *value == '\0')
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("%s needs a file name"), option_name);
+      return FALSE;
+    }
+  g_free (options->pidfile);
+  options->pidfile = g_strdup (value);
+  return TRUE;
+}
+
+static gboolean
+parse_options (Options *options, int *argc, char ***argv, GError **error)
+{
+  g_autofree char *remote_max_connections_help = NULL;
+  g_autofree char *remote_idle_timeout_help = NULL;
+  g_autofree char *max_message_size_help = NULL;
+  g_autofree char *max_depth_help = NULL;
+  g_autofree char *max_backlog_help = NULL;
+  g_autofree char *description = NULL;
+  g_autoptr (GOptionContext) context = NULL;
+  GOptionGroup *group;
+
+  /* The defaults are the constants the modules use, so that --help never
+   * disagrees with the code. */
+  remote_max_connections_help =
+    g_strdup_printf (_ ("Connections each remote serves at once (default %u)"),
+                     (guint) UC_SERVER_DEFAULT_REMOTE_MAX_CONNECTIONS);
+  remote_idle_timeout_help = g_strdup_printf (
+    _ ("Close remote connections idle this long, 0 never (default %u)"),
+    (guint) UC_SERVER_DEFAULT_REMOTE_IDLE_TIMEOUT);
+  max_message_size_help =
+    g_strdup_printf (_ ("Largest JSON-RPC message accepted (default %lu)"),
+                     (unsigned long) UC_JSON_DEFAULT_MAX_MESSAGE_SIZE);
+  max_depth_help = g_strdup_printf (
+    _ ("Deepest JSON nesting accepted, at most %u (default %u)"),
+    (guint) MAX_DEPTH_LIMIT, (guint) UC_JSON_DEFAULT_MAX_DEPTH);
+  max_backlog_help = g_strdup_printf (
+    _ ("Bytes queued for a client that does not read (default %lu)"),
+    (unsigned long) UC_JSONRPC_DEFAULT_MAX_BACKLOG);
+
+  {
+    const GOptionEntry entries[] = {
+      { "rundir", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+        &options->rundir, N_ ("Directory of the pidfile and control socket"),
+        N_ ("DIR") },
+      { "unixctl", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+        &options->unixctl,
+        N_ ("Control socket (default RUNDIR/unixctld.PID.ctl), or “none”"),
+        N_ ("SOCKET") },
+      { "pidfile", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_pidfile, N_ ("Pidfile (default RUNDIR/unixctld.pid)"),
+        N_ ("FILE") },
+      { "overwrite-pidfile", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
+        &options->overwrite_pidfile,
+        N_ ("Replace the pidfile even if another daemon holds it"), NULL },
+      { "detach", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &options->detach,
+        N_ ("Run in the background once ready"), NULL },
+      { "no-chdir", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
+        &options->no_chdir, N_ ("With --detach, do not change to “/”"), NULL },
+      { "remote", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING_ARRAY,
+        &options->remotes,
+        N_ ("Also serve commands on punix:FILE, ptcp:[PORT][:IP] or "
+            "pssl:[PORT][:IP] (repeatable)"),
+        N_ ("PSTREAM") },
+      { "remote-max-connections", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_number, remote_max_connections_help, N_ ("N") },
+      { "remote-idle-timeout", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_number, remote_idle_timeout_help, N_ ("SECS") },
+      { "max-message-size", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_number, max_message_size_help, N_ ("BYTES") },
+      { "max-depth", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_number, max_depth_help, N_ ("N") },
+      { "max-backlog", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_number, max_backlog_help, N_ ("BYTES") },
+      { "version", 'V', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
+        &options->version, N_ ("Print the version and exit"), NULL },
+      G_OPTION_ENTRY_NULL
+    };
+
+    context = g_option_context_new (NULL);
+    group = g_option_group_new (NULL, NULL, NULL, options, NULL);
+    g_option_group_add_entries (group, entries);
+    g_option_context_set_main_group (context, group);
+    g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  }
+
+  g_option_context_set_summary (
+    context, _ ("Serves the Open vSwitch unixctl control protocol (JSON-RPC) "
+                "on a Unix socket,\nfor ovs-appctl, unixctl and "
+                "python-ovs clients."));
+  description = g_strdup_printf (
+    _ ("The run directory is --rundir, else $OVS_RUNDIR, else "
+       "$XDG_RUNTIME_DIR/unixctld,\nelse %s.  It is created (mode 0700) "
+       "if missing.\n\n"
+       "SIGTERM, SIGINT and the “exit” command stop the daemon: it answers "
+       "the\nrequests in flight, then removes its sockets and its pidfile.\n\n"
+       "Exit status: 0 on a clean stop, 1 if start-up failed."),
+    UC_DEFAULT_RUNDIR);
+  g_option_context_set_description (context, description);
+
+  return g_option_context_parse (context, argc, argv, error);
+}
+
+static int
+usage_error (const char *message)
+{
+  g_printerr ("%s: %s (use --help for help)\n", g_get_prgname (), message);
+  return EXIT_FAILURE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_auto (Options) options = {
+    .remote_max_connections = UC_SERVER_DEFAULT_REMOTE_MAX_CONNECTIONS,
+    .remote_idle_timeout = UC_SERVER_DEFAULT_REMOTE_IDLE_TIMEOUT,
+    .max_message_size = UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
+    .max_depth = UC_JSON_DEFAULT_MAX_DEPTH,
+    .max_backlog = UC_JSONRPC_DEFAULT_MAX_BACKLOG,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) remotes = NULL;
+  g_autoptr (UcDaemon) daemon = NULL;
+  g_autofree char *rundir = NULL;
+  UcServer *server;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_set_prgname (PACKAGE_NAME);
+  /* Debug and info lines are logs too, not output. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
+  if (!parse_options (&options, &argc, &argv, &error))
+    return usage_error (error->message);
+
+  if (options.version)
+    {
+      g_print ("%s (%s) %s\n", PACKAGE_NAME, PACKAGE_NAME, PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (argc > 1)
+    {
+      g_autofree char *message =
+        g_strdup_printf (_ ("unexpected argument “%s”"), argv[1]);
+
+      return usage_error (message);
+    }
+  if (options.unixctl != NULL && *options.unixctl == '\0')
+    return usage_error (_ ("--unixctl needs a socket name or “none”"));
+
+  rundir = uc_daemon_resolve_rundir (options.rundir);
+
+  /* Check every remote's name now, so that a typo is a usage error and not
+   * a start-up failure. */
+  remotes = g_ptr_array_new_with_free_func (g_object_unref);
+  for (char **r = options.remotes; r != NULL && *r != NULL; r++)
+    {
+      UcPstream *pstream = uc_pstream_new (*r, rundir, &error);
+
+      if (pstream == NULL)
+        return usage_error (error->message);
+      g_ptr_array_add (remotes, pstream);
+    }
+
+  if (!uc_daemon_ensure_rundir (rundir, &error))
+    {
+      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+      return EXIT_FAILURE;
+    }
+
+  daemon = uc_daemon_new (PACKAGE_NAME, PACKAGE_VERSION, rundir);
+  uc_daemon_set_pidfile (daemon, options.pidfile, options.overwrite_pidfile);
+  uc_daemon_set_unixctl (daemon, options.unixctl);
+  for (guint i = 0; i < remotes->len; i++)
+    uc_daemon_add_remote (daemon, g_ptr_array_index (remotes, i));
+  uc_daemon_set_detach (daemon, options.detach, !options.no_chdir);
+
+  if (!uc_daemon_start (daemon, &error))
+    goto failed;
+
+  server = uc_daemon_get_server (daemon);
+  uc_server_set_remote_limits (server, (guint) options.remote_max_connections,
+                               (guint) options.remote_idle_timeout);
+  uc_server_set_max_message_size (server, (gsize) options.max_message_size);
+  uc_server_set_max_depth (server, (guint) options.max_depth);
+  uc_server_set_max_backlog (server, (gsize) options.max_backlog);
+
+  if (!uc_daemon_listen (daemon, &error))
+    goto failed;
+
+  return uc_daemon_run (daemon);
+
+failed:
+  uc_daemon_report_error (daemon, error);
+  return EXIT_FAILURE;
+}
