@@ -49,8 +49,8 @@ refill (UcRateLimit *rl, gint64 now)
     }
 
   /* rate per minute, times elapsed µs, scaled to thousandths. */
-  added = (guint64) (now - rl->last_fill) * rl->rate * TOKEN_SCALE
-          / (60 * G_USEC_PER_SEC);
+  added = (guint64) (now - rl->last_fill) * rl->rate * TOKEN_SCALE /
+          (60 * G_USEC_PER_SEC);
   if (added == 0)
     return;
   rl->tokens = (guint) MIN (max_tokens, rl->tokens + added);

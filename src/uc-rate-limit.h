@@ -20,13 +20,13 @@ G_BEGIN_DECLS
  */
 struct _UcRateLimit
 {
-  guint rate;            /* messages per minute once the burst is spent */
-  guint burst;           /* messages that may pass at once */
-  guint tokens;          /* available, in 1/1000 of a message */
-  gint64 last_fill;      /* monotonic µs of the last refill, 0 = never */
-  guint n_dropped;       /* suppressed since the last reported drop */
-  gint64 first_dropped;  /* monotonic µs */
-  gint64 last_dropped;   /* monotonic µs */
+  guint rate;           /* messages per minute once the burst is spent */
+  guint burst;          /* messages that may pass at once */
+  guint tokens;         /* available, in 1/1000 of a message */
+  gint64 last_fill;     /* monotonic µs of the last refill, 0 = never */
+  guint n_dropped;      /* suppressed since the last reported drop */
+  gint64 first_dropped; /* monotonic µs */
+  gint64 last_dropped;  /* monotonic µs */
 };
 
 /**
@@ -37,17 +37,21 @@ struct _UcRateLimit
  * Static initializer for #UcRateLimit.
  */
 #define UC_RATE_LIMIT_INIT(RATE, BURST) \
-  { (RATE), (BURST), 0, 0, 0, 0, 0 }
+  {                                     \
+    (RATE), (BURST), 0, 0, 0, 0, 0      \
+  }
 
 /* The default used by every peer-provoked message: OVS's (5 a minute,
  * bursts of 10 for warnings). */
 #define UC_RATE_LIMIT_DEFAULT UC_RATE_LIMIT_INIT (5, 10)
 
+/* clang-format off */
 gboolean uc_rate_limit_check          (UcRateLimit *rl,
                                        const char  *log_domain,
                                        GLogLevelFlags level);
 void     uc_rate_limit_set_enabled    (gboolean     enabled);
 gboolean uc_rate_limit_get_enabled    (void);
+/* clang-format on */
 
 /**
  * uc_log_rl:
@@ -58,12 +62,12 @@ gboolean uc_rate_limit_get_enabled    (void);
  * Logs a message in the current %G_LOG_DOMAIN unless @RL says too many
  * have passed recently.
  */
-#define uc_log_rl(RL, LEVEL, ...)                                \
-  G_STMT_START                                                   \
-  {                                                              \
-    if (uc_rate_limit_check ((RL), G_LOG_DOMAIN, (LEVEL)))       \
-      g_log (G_LOG_DOMAIN, (LEVEL), __VA_ARGS__);                \
-  }                                                              \
+#define uc_log_rl(RL, LEVEL, ...)                          \
+  G_STMT_START                                             \
+  {                                                        \
+    if (uc_rate_limit_check ((RL), G_LOG_DOMAIN, (LEVEL))) \
+      g_log (G_LOG_DOMAIN, (LEVEL), __VA_ARGS__);          \
+  }                                                        \
   G_STMT_END
 
 G_END_DECLS
