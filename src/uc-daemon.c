@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "uc-error.h"
+#include "uc-fd.h"
 #include "uc-pidfile.h"
 
 /*
@@ -314,23 +315,6 @@ uc_daemon_set_detach (UcDaemon *self, gboolean detach, gboolean chdir_root)
 
   self->detach = detach;
   self->chdir_root = chdir_root;
-}
-
-static gboolean
-write_all (int fd, const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
 }
 
 static void
@@ -675,7 +659,7 @@ notify_ready (UcDaemon *self, GError **error)
   if (!redirect_stdio (error))
     return FALSE;
 
-  if (!write_all (self->ready_fd, &ready_byte, 1))
+  if (!uc_fd_write_all (self->ready_fd, &ready_byte, 1))
     {
       /* Nobody to tell: the parent is gone.  The daemon serves anyway. */
       errsv = errno;
@@ -802,7 +786,8 @@ uc_daemon_report_error (UcDaemon *self, const GError *error)
       /* An empty message would read as a child that died silently. */
       const char *message =
         *error->message != '\0' ? error->message : _ ("start-up failed");
-      gboolean sent = write_all (self->ready_fd, message, strlen (message));
+      gboolean sent =
+        uc_fd_write_all (self->ready_fd, message, strlen (message));
 
       close (self->ready_fd);
       self->ready_fd = -1;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "uc-error.h"
+#include "uc-fd.h"
 
 /*
  * The pidfile protocol of Open vSwitch (lib/daemon-unix.c), which
@@ -63,19 +64,6 @@ G_DEFINE_FINAL_TYPE (UcPidfile, uc_pidfile, G_TYPE_OBJECT)
  * thread only, like the rest of the daemon's start-up and teardown. */
 static GSList *held_pidfiles;
 
-/* A file descriptor that closes itself when it goes out of scope. */
-typedef int UcPidfileFd;
-
-static void
-pidfile_fd_clear (UcPidfileFd *fd)
-{
-  if (*fd >= 0)
-    close (*fd);
-  *fd = -1;
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UcPidfileFd, pidfile_fd_clear)
-
 /* An error whose message is exactly strerror(@errsv), so that callers can
  * print it the way Open vSwitch prints errno values. */
 static void
@@ -122,30 +110,13 @@ lock_fd (int fd, int command, struct flock *lock)
   return 0;
 }
 
-static gboolean
-write_all (int fd, const char *data, gsize len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      data += n;
-      len -= (gsize) n;
-    }
-  return TRUE;
-}
-
 /* Reads the pid from @path the way Open vSwitch's read_pidfile() does.
  * Returns the pid of the live daemon holding it, 0 if @allow_missing and
  * the file does not exist, or -errno. */
 static pid_t
 read_pidfile (const char *path, gboolean allow_missing)
 {
-  g_auto (UcPidfileFd) fd = -1;
+  g_auto (UcFd) fd = -1;
   struct flock lock;
   char line[PIDFILE_READ_MAX];
   ssize_t n;
@@ -212,7 +183,7 @@ open_locked_tmp (const char *tmp_path, GError **error)
 {
   for (guint attempt = 0; attempt < ACQUIRE_ATTEMPTS; attempt++)
     {
-      g_auto (UcPidfileFd) fd = -1;
+      g_auto (UcFd) fd = -1;
       struct flock lock;
       struct stat fd_st, path_st;
       int errsv;
@@ -283,7 +254,7 @@ uc_pidfile_acquire (const char *path, gboolean overwrite, GError **error)
   g_autoptr (UcPidfile) self = NULL;
   g_autofree char *tmp_path = NULL;
   g_autofree char *content = NULL;
-  g_auto (UcPidfileFd) fd = -1;
+  g_auto (UcFd) fd = -1;
   struct stat st;
   int errsv;
 
@@ -325,7 +296,7 @@ uc_pidfile_acquire (const char *path, gboolean overwrite, GError **error)
   /* A previous starter may have died after writing the temporary file;
    * we hold the lock now, so emptying it harms nobody. */
   content = g_strdup_printf ("%ld\n", (long) getpid ());
-  if (ftruncate (fd, 0) < 0 || !write_all (fd, content, strlen (content)))
+  if (ftruncate (fd, 0) < 0 || !uc_fd_write_all (fd, content, strlen (content)))
     {
       errsv = errno;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
