@@ -4,15 +4,12 @@
 #include "config.h"
 
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
-#include "uc-json-framer.h"
+#include "uc-test-util.h"
 
 /*
  * The built `unixctld` (path in $UNIXCTLD) against real peers: the real
@@ -28,31 +25,25 @@
  * comparing.  Tests whose peers are not installed are skipped.
  */
 
-#define OVSDB_SCHEMA "/usr/share/openvswitch/vswitch.ovsschema"
-#define PYTHON       "/usr/bin/python3"
-
 #define VERSION_TEXT  PACKAGE_NAME " (" PACKAGE_NAME ") " PACKAGE_VERSION
 #define VERSION_REPLY VERSION_TEXT "\n"
 
 /* Deadlines, never expected to be reached: servers start and answer in
  * milliseconds, but a loaded machine or ASan may slow them a lot. */
 #define DEADLINE_US (30 * G_USEC_PER_SEC)
-#define POLL_US     (10 * 1000)
+#define DEADLINE_S  (DEADLINE_US / G_USEC_PER_SEC)
 
 /* Peers and set-ups a test needs. */
 typedef enum
 {
-  NEED_APPCTL = 1 << 0, /* ovs-appctl */
-  NEED_OVSDB = 1 << 1,  /* a running ovsdb-server */
-  NEED_PYTHON = 1 << 2, /* python3 with the ovs package */
-  NEED_TCP = 1 << 3,    /* the daemon also serves --remote=ptcp: */
+  NEED_APPCTL = UC_TEST_OVS_APPCTL, /* ovs-appctl */
+  NEED_OVSDB = UC_TEST_OVS_OVSDB,   /* a running ovsdb-server */
+  NEED_PYTHON = UC_TEST_OVS_PYTHON, /* python3 with the ovs package */
+  NEED_TCP = 1 << 8,                /* the daemon also serves --remote=ptcp: */
 } Needs;
 
 /* What is installed, found once in main(). */
-static char *ovs_appctl;   /* (owned) (nullable) */
-static char *ovsdb_server; /* (owned) (nullable) */
-static char *ovsdb_tool;   /* (owned) (nullable) */
-static gboolean have_python_ovs;
+static UcTestOvs ovs;
 static const char *unixctld; /* (unowned) (nullable) from $UNIXCTLD */
 static const char *unixctl;  /* (unowned) (nullable) from $UNIXCTL */
 
@@ -79,170 +70,58 @@ typedef struct
   gboolean ready; /* every peer the test needs runs */
 } Fixture;
 
-typedef struct
-{
-  int status; /* exit status */
-  char *out;  /* (owned) stdout */
-  char *err;  /* (owned) stderr */
-} Output;
-
-static void
-output_clear (Output *output)
-{
-  g_clear_pointer (&output->out, g_free);
-  g_clear_pointer (&output->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Output, output_clear)
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static char *
-read_file (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
 /* Running programs. */
 
 static char **
 child_environ (Fixture *fixture)
 {
-  char **envp = g_get_environ ();
+  char **envp = uc_test_ovs_environ (fixture->rundir, fixture->dir);
 
-  /* ovs-appctl never translates: compare in the C locale. */
-  envp = g_environ_setenv (envp, "LC_ALL", "C", TRUE);
-  envp = g_environ_unsetenv (envp, "LANGUAGE");
-  envp = g_environ_setenv (envp, "OVS_RUNDIR", fixture->rundir, TRUE);
-  envp = g_environ_setenv (envp, "OVS_LOGDIR", fixture->dir, TRUE);
-  envp = g_environ_setenv (envp, "OVS_DBDIR", fixture->dir, TRUE);
-  envp = g_environ_unsetenv (envp, "XDG_RUNTIME_DIR");
   envp = g_environ_unsetenv (envp, "G_MESSAGES_DEBUG");
-  /* A critical is a bug in any of our programs; a warning may be what a
-   * peer provoked, and must not kill the daemon. */
-  envp = g_environ_setenv (envp, "G_DEBUG", "fatal-criticals", TRUE);
   /* So that LeakSanitizer sees leaked GObjects: GLib 2.74's slice caches
    * keep them reachable. */
   envp = g_environ_setenv (envp, "G_SLICE", "always-malloc", TRUE);
   return envp;
 }
 
-static void
-die_with_parent (gpointer user_data)
-{
-  /* A test that aborts must not leave a server running. */
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 /* Runs @program with @args (NULL-terminated, without argv[0]) and
- * collects what it printed. */
+ * collects what it printed, which must be text: these programs print
+ * UTF-8 and are not killed. */
 static void
 run_argv (Fixture *fixture,
           const char *program,
           const char *const *args,
-          Output *output)
+          UcTestOutput *output)
 {
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
   g_auto (GStrv) envp = child_environ (fixture);
-  g_autoptr (GSubprocess) process = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *command_line = NULL;
 
-  g_ptr_array_add (argv, (char *) program);
-  for (gsize i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  command_line = g_strjoinv (" ", (char **) argv->pdata);
-  g_test_message ("running: %s", command_line);
-
-  g_subprocess_launcher_set_environ (launcher, envp);
-  process = g_subprocess_launcher_spawnv (
-    launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &output->out,
-                                 &output->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (process));
-  output->status = g_subprocess_get_exit_status (process);
+  uc_test_run (program, NULL, args, (const char *const *) envp, output);
+  g_assert_true (g_utf8_validate (output->out, -1, NULL));
+  g_assert_true (g_utf8_validate (output->err, -1, NULL));
+  g_assert_cmpint (output->status, >=, 0);
 }
 
 static void G_GNUC_NULL_TERMINATED
-run (Fixture *fixture, const char *program, Output *output, ...)
+run (Fixture *fixture, const char *program, UcTestOutput *output, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  const char *arg;
+  g_autofree const char **args = NULL;
   va_list ap;
 
   va_start (ap, output);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (char *) arg);
+  args = uc_test_args_va (ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  run_argv (fixture, program, (const char *const *) args->pdata, output);
-}
-
-/* ovs-appctl's stderr without its vlog lines. */
-static char *
-strip_vlog (const char *text)
-{
-  g_autoptr (GRegex) log_line = NULL;
-  g_autoptr (GError) error = NULL;
-  char *stripped;
-
-  log_line = g_regex_new ("^\\d{4}-\\d\\d-\\d\\dT[^\\n]*\\|[^\\n]*(\\n|$)",
-                          G_REGEX_MULTILINE, 0, &error);
-  g_assert_no_error (error);
-  stripped = g_regex_replace_literal (log_line, text, -1, 0, "", 0, &error);
-  g_assert_no_error (error);
-  return stripped;
-}
-
-/* ovs-appctl's stderr as unixctl prints it: without the vlog lines, which
- * unixctl does not print, and with our program name. */
-static char *
-as_unixctl_stderr (const char *text)
-{
-  g_autofree char *stripped = strip_vlog (text);
-  g_auto (GStrv) parts = g_strsplit (stripped, "ovs-appctl: ", -1);
-
-  return g_strjoinv ("unixctl: ", parts);
+  run_argv (fixture, program, args, output);
 }
 
 /* Checks an ovs-appctl run against the expected bytes; @expected_err is
- * compared after strip_vlog(). */
+ * compared after uc_test_strip_vlog(). */
 static void
-assert_output (const Output *output,
+assert_output (const UcTestOutput *output,
                int expected_status,
                const char *expected_out,
                const char *expected_err)
 {
-  g_autofree char *err = strip_vlog (output->err);
+  g_autofree char *err = uc_test_strip_vlog (output->err);
 
   g_assert_cmpstr (output->out, ==, expected_out);
   g_assert_cmpstr (err, ==, expected_err);
@@ -251,66 +130,22 @@ assert_output (const Output *output,
 
 /* The daemon. */
 
-static gboolean
-can_connect (const char *path)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
-  g_autoptr (GSocketConnection) connection = NULL;
-
-  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address),
-                                        NULL, NULL);
-  return connection != NULL;
-}
-
-/* A TCP port that was free a moment ago: bound to port 0, read back and
- * released, for a server that needs a fixed port on its command line. */
-static guint16
-pick_free_port (void)
-{
-  g_autoptr (GInetAddress) loopback =
-    g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GError) error = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  g_socket_close (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
-/* Waits until @process is gone (GLib reaps it in its worker thread) and
- * returns its exit status; a process killed by a signal fails the test. */
+/* Waits until @process is gone and returns its exit status; a process
+ * killed by a signal fails the test, with @log shown. */
 static int
 wait_exit (GSubprocess *process, const char *log)
 {
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
-  g_autoptr (GError) error = NULL;
+  int status = uc_test_subprocess_wait (process, DEADLINE_US);
 
-  while (g_subprocess_get_identifier (process) != NULL)
+  if (status < 0)
     {
-      if (g_get_monotonic_time () > deadline)
-        g_error ("process did not exit within %d s",
-                 (int) (DEADLINE_US / G_USEC_PER_SEC));
-      g_usleep (POLL_US);
-    }
-  g_subprocess_wait (process, NULL, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_if_exited (process))
-    {
-      g_autofree char *text = log != NULL ? read_file (log) : g_strdup ("");
+      g_autofree char *text =
+        log != NULL ? uc_test_read_file (log) : g_strdup ("");
 
       g_error ("killed by signal %d; its log:\n%s",
                g_subprocess_get_term_sig (process), text);
     }
-  return g_subprocess_get_exit_status (process);
+  return status;
 }
 
 static char *
@@ -329,20 +164,21 @@ start_daemon (Fixture *fixture, gboolean tcp)
   g_autofree char *remote_option = NULL;
   g_autofree char *log = daemon_log (fixture);
   g_autoptr (GError) error = NULL;
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+  g_autoptr (GSocketConnection) probe = NULL;
   const char *id;
 
   rundir_option = g_strconcat ("--rundir=", fixture->rundir, NULL);
   if (tcp)
     {
-      fixture->tcp_port = pick_free_port ();
+      fixture->tcp_port = uc_test_pick_free_port ();
       remote_option =
         g_strdup_printf ("--remote=ptcp:%u:127.0.0.1", fixture->tcp_port);
     }
 
   g_subprocess_launcher_set_environ (launcher, envp);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGTERM), NULL);
   /* The default socket name, <rundir>/unixctld.<pid>.ctl, and the default
    * pidfile, so that `ovs-appctl -t unixctld` finds it. */
   fixture->daemon = g_subprocess_launcher_spawn (
@@ -354,19 +190,13 @@ start_daemon (Fixture *fixture, gboolean tcp)
   fixture->socket =
     g_build_filename (fixture->rundir, fixture->socket_file, NULL);
 
-  /* Polled: the daemon has no readiness signal in the foreground. */
-  while (!can_connect (fixture->socket))
+  probe = uc_test_wait_for_unix_socket (fixture->daemon, fixture->socket,
+                                        DEADLINE_US);
+  if (probe == NULL)
     {
-      if (g_subprocess_get_identifier (fixture->daemon) == NULL)
-        {
-          g_autofree char *text = read_file (log);
+      g_autofree char *text = uc_test_read_file (log);
 
-          g_error ("unixctld exited before listening: %s", text);
-        }
-      if (g_get_monotonic_time () > deadline)
-        g_error ("unixctld did not listen within %d s",
-                 (int) (DEADLINE_US / G_USEC_PER_SEC));
-      g_usleep (POLL_US);
+      g_error ("unixctld exited before listening: %s", text);
     }
 }
 
@@ -398,7 +228,7 @@ start_ovsdb (Fixture *fixture)
   g_autofree char *log = g_build_filename (fixture->dir, "ovs.log", NULL);
   g_autofree char *log_option = g_strconcat ("--log-file=", log, NULL);
   g_autofree char *unixctl_option = NULL;
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+  g_autoptr (GSocketConnection) probe = NULL;
 
   fixture->ovsdb_socket = g_build_filename (fixture->dir, "ovs.ctl", NULL);
   unixctl_option = g_strconcat ("--unixctl=", fixture->ovsdb_socket, NULL);
@@ -406,26 +236,23 @@ start_ovsdb (Fixture *fixture)
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
                                         G_SUBPROCESS_FLAGS_STDERR_SILENCE);
   g_subprocess_launcher_set_environ (launcher, envp);
-  create = g_subprocess_launcher_spawn (launcher, &error, ovsdb_tool, "create",
-                                        db, OVSDB_SCHEMA, NULL);
+  create = g_subprocess_launcher_spawn (
+    launcher, &error, ovs.ovsdb_tool, "create", db, UC_TEST_OVSDB_SCHEMA, NULL);
   g_assert_no_error (error);
   g_subprocess_wait_check (create, NULL, &error);
   g_assert_no_error (error);
 
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGTERM), NULL);
   fixture->ovsdb = g_subprocess_launcher_spawn (
-    launcher, &error, ovsdb_server, unixctl_option, "--no-chdir", log_option,
-    "-vconsole:off", db, NULL);
+    launcher, &error, ovs.ovsdb_server, unixctl_option, "--no-chdir",
+    log_option, "-vconsole:off", db, NULL);
   g_assert_no_error (error);
 
-  while (!can_connect (fixture->ovsdb_socket))
-    {
-      g_assert_nonnull (g_subprocess_get_identifier (fixture->ovsdb));
-      if (g_get_monotonic_time () > deadline)
-        g_error ("ovsdb-server did not listen within %d s",
-                 (int) (DEADLINE_US / G_USEC_PER_SEC));
-      g_usleep (POLL_US);
-    }
+  /* It must not exit before it listens. */
+  probe = uc_test_wait_for_unix_socket (fixture->ovsdb, fixture->ovsdb_socket,
+                                        DEADLINE_US);
+  g_assert_nonnull (probe);
 }
 
 /* Open vSwitch re-raises a fatal signal once it has cleaned up: how it
@@ -449,31 +276,16 @@ static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
   Needs needs = GPOINTER_TO_UINT (user_data);
-  g_autoptr (GError) error = NULL;
 
   if (unixctld == NULL || unixctl == NULL)
     {
       g_test_skip ("$UNIXCTLD or $UNIXCTL is not set: run through meson");
       return;
     }
-  if ((needs & NEED_APPCTL) && ovs_appctl == NULL)
-    {
-      g_test_skip ("ovs-appctl is not installed (openvswitch-common)");
-      return;
-    }
-  if ((needs & NEED_OVSDB) && (ovsdb_server == NULL || ovsdb_tool == NULL))
-    {
-      g_test_skip ("ovsdb-server is not installed (openvswitch-switch)");
-      return;
-    }
-  if ((needs & NEED_PYTHON) && !have_python_ovs)
-    {
-      g_test_skip (PYTHON " cannot import ovs (python3-openvswitch)");
-      return;
-    }
+  if (uc_test_ovs_skip_missing (&ovs, needs))
+    return;
 
-  fixture->dir = g_dir_make_tmp ("test-appctl-compat-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = uc_test_make_tmp_dir ("test-appctl-compat-XXXXXX");
   fixture->rundir = g_build_filename (fixture->dir, "run", NULL);
   g_assert_no_errno (g_mkdir (fixture->rundir, 0700));
 
@@ -490,7 +302,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
   stop_ovsdb (fixture);
 
   if (fixture->dir != NULL)
-    rm_rf (fixture->dir);
+    uc_test_rm_rf (fixture->dir);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->rundir, g_free);
   g_clear_pointer (&fixture->socket, g_free);
@@ -579,9 +391,9 @@ test_appctl_list_commands (Fixture *fixture, gconstpointer user_data)
   assert_listing_layout (expected);
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      g_auto (Output) output = { 0 };
+      g_auto (UcTestOutput) output = { 0 };
 
-      run (fixture, ovs_appctl, &output, "-t", fixture->socket, commands[i],
+      run (fixture, ovs.appctl, &output, "-t", fixture->socket, commands[i],
            NULL);
       assert_output (&output, 0, expected, "");
       assert_listing_layout (output.out);
@@ -591,12 +403,12 @@ test_appctl_list_commands (Fixture *fixture, gconstpointer user_data)
 static void
 test_appctl_version (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
 
-  run (fixture, ovs_appctl, &output, "-t", fixture->socket, "version", NULL);
+  run (fixture, ovs.appctl, &output, "-t", fixture->socket, "version", NULL);
   assert_output (&output, 0, VERSION_REPLY, "");
   /* Nothing at all on stderr, not even a vlog line. */
   g_assert_cmpstr (output.err, ==, "");
@@ -627,7 +439,7 @@ static const struct
 static void
 test_appctl_errors (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
@@ -637,7 +449,7 @@ test_appctl_errors (Fixture *fixture, gconstpointer user_data)
       g_autoptr (GPtrArray) args = g_ptr_array_new ();
       g_autofree char *expected =
         server_error ("ovs-appctl", refused[i].text, fixture->socket);
-      g_auto (Output) error_output = { 0 };
+      g_auto (UcTestOutput) error_output = { 0 };
 
       g_ptr_array_add (args, (char *) "-t");
       g_ptr_array_add (args, fixture->socket);
@@ -645,104 +457,14 @@ test_appctl_errors (Fixture *fixture, gconstpointer user_data)
         g_ptr_array_add (args, (char *) refused[i].args[j]);
       g_ptr_array_add (args, NULL);
 
-      run_argv (fixture, ovs_appctl, (const char *const *) args->pdata,
+      run_argv (fixture, ovs.appctl, (const char *const *) args->pdata,
                 &error_output);
       assert_output (&error_output, 2, "", expected);
     }
 
   /* `exit x` was refused, not obeyed. */
-  run (fixture, ovs_appctl, &output, "-t", fixture->socket, "version", NULL);
+  run (fixture, ovs.appctl, &output, "-t", fixture->socket, "version", NULL);
   assert_output (&output, 0, VERSION_REPLY, "");
-}
-
-/* Reads one JSON-RPC message from @socket. */
-static JsonObject *
-raw_receive (GSocket *socket)
-{
-  g_autoptr (UcJsonFramer) framer = uc_json_framer_new (
-    UC_JSON_DEFAULT_MAX_MESSAGE_SIZE, UC_JSON_DEFAULT_MAX_DEPTH);
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
-  JsonNode *root;
-
-  for (;;)
-    {
-      UcJsonFramerStatus status;
-      gsize consumed = 0;
-      char byte;
-      gssize n;
-
-      /* One byte at a time: nothing is read past the message. */
-      n = g_socket_receive (socket, &byte, 1, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, ==, 1);
-      status = uc_json_framer_feed (framer, &byte, 1, &consumed, &error);
-      g_assert_no_error (error);
-      if (status == UC_JSON_FRAMER_MESSAGE)
-        break;
-    }
-  text = uc_json_framer_take_message (framer, NULL);
-  json_parser_load_from_data (parser, text, -1, &error);
-  g_assert_no_error (error);
-  root = json_parser_get_root (parser);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
-  return json_object_ref (json_node_get_object (root));
-}
-
-/* Sends @method with @params (NULL-terminated) and returns the result of
- * the reply, which must be a success. */
-static JsonNode *
-raw_call (GSocket *socket, const char *method, const char *const *params)
-{
-  static gint64 next_id = 1;
-  gint64 id = next_id++;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) request = NULL;
-  g_autoptr (JsonObject) reply = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
-  JsonNode *error_node;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "method");
-  json_builder_add_string_value (builder, method);
-  json_builder_set_member_name (builder, "params");
-  json_builder_begin_array (builder);
-  for (gsize i = 0; params != NULL && params[i] != NULL; i++)
-    json_builder_add_string_value (builder, params[i]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, id);
-  json_builder_end_object (builder);
-  request = json_builder_get_root (builder);
-  text = json_to_string (request, FALSE);
-
-  g_assert_cmpint (g_socket_send (socket, text, strlen (text), NULL, &error),
-                   ==, (gssize) strlen (text));
-  g_assert_no_error (error);
-
-  reply = raw_receive (socket);
-  g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, id);
-  error_node = json_object_get_member (reply, "error");
-  g_assert_true (error_node == NULL || JSON_NODE_HOLDS_NULL (error_node));
-  return json_node_copy (json_object_get_member (reply, "result"));
-}
-
-static GSocket *
-raw_connect (const char *path)
-{
-  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
-  g_autoptr (GError) error = NULL;
-  GSocket *socket;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  g_socket_set_timeout (socket, DEADLINE_US / G_USEC_PER_SEC);
-  g_socket_connect (socket, address, NULL, &error);
-  g_assert_no_error (error);
-  return socket;
 }
 
 static JsonNode *
@@ -790,11 +512,35 @@ test_appctl_json_format (Fixture *fixture, gconstpointer user_data)
   g_autofree char *listing_json = expected_listing_json ();
   g_autofree char *text_listing = expected_listing ();
   g_autofree char *expected_err = NULL;
-  g_autoptr (GSocket) json_socket = NULL;
-  g_autoptr (GSocket) other_socket = NULL;
-  g_auto (Output) output = { 0 };
-  g_auto (Output) after = { 0 };
-  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GSocketConnection) json_connection = NULL;
+  g_autoptr (GSocketConnection) other_connection = NULL;
+  GSocket *json_socket;
+  GSocket *other_socket;
+  g_auto (UcTestOutput) output = { 0 };
+  g_auto (UcTestOutput) after = { 0 };
+  /* Requests on one connection, as a JSON-aware client sends them, and
+   * their results: a string, or a JSON value. */
+  const struct
+  {
+    gboolean other; /* on another connection instead */
+    const char *method;
+    const char *const *params;
+    const char *text;
+    const char *json;
+  } calls[] = {
+    { FALSE, "version", NULL, VERSION_REPLY, NULL },
+    { FALSE, "set-options", to_json, NULL,
+      "{\"reply-format\":\"plain\",\"reply\":\"\"}" },
+    { FALSE, "version", NULL, NULL,
+      "{\"reply-format\":\"plain\",\"reply\":\"" VERSION_TEXT "\"}" },
+    { FALSE, "list-commands", NULL, NULL, listing_json },
+    /* Meanwhile another connection stays in text mode. */
+    { TRUE, "list-commands", NULL, text_listing, NULL },
+    /* The value is case-insensitive; the reply is shaped in the new
+     * format, text, where an empty result is the empty string. */
+    { FALSE, "set-options", to_text, "", NULL },
+    { FALSE, "version", NULL, VERSION_REPLY, NULL },
+  };
 
   if (!fixture->ready)
     return;
@@ -803,7 +549,7 @@ test_appctl_json_format (Fixture *fixture, gconstpointer user_data)
    * DESIGN.md, wire fact 8): an object that ovs-appctl 3.1, which knows
    * no JSON mode, refuses as it would from Open vSwitch 3.3 and later.
    * unixctl prints the same (test_unixctl_same_as_appctl). */
-  run (fixture, ovs_appctl, &output, "-t", fixture->socket, "set-options",
+  run (fixture, ovs.appctl, &output, "-t", fixture->socket, "set-options",
        "--format", "json", NULL);
   expected_err = g_strdup_printf ("ovs-appctl: %s: transaction error "
                                   "(Invalid argument)\n",
@@ -813,50 +559,32 @@ test_appctl_json_format (Fixture *fixture, gconstpointer user_data)
     strstr (output.err, "unexpected result type in JSON rpc reply: object"));
 
   /* The format belonged to that connection: a new one is text again. */
-  run (fixture, ovs_appctl, &after, "-t", fixture->socket, "version", NULL);
+  run (fixture, ovs.appctl, &after, "-t", fixture->socket, "version", NULL);
   assert_output (&after, 0, VERSION_REPLY, "");
 
-  /* On one connection, as a JSON-aware client sees it. */
-  json_socket = raw_connect (fixture->socket);
-  other_socket = raw_connect (fixture->socket);
+  json_connection = uc_test_connect_unix (fixture->socket, DEADLINE_S);
+  other_connection = uc_test_connect_unix (fixture->socket, DEADLINE_S);
+  json_socket = g_socket_connection_get_socket (json_connection);
+  other_socket = g_socket_connection_get_socket (other_connection);
 
-  node = raw_call (json_socket, "version", NULL);
-  g_assert_cmpstr (json_node_get_string (node), ==, VERSION_REPLY);
-  g_clear_pointer (&node, json_node_unref);
+  for (gsize i = 0; i < G_N_ELEMENTS (calls); i++)
+    {
+      g_autoptr (JsonNode) node =
+        uc_test_call (calls[i].other ? other_socket : json_socket,
+                      calls[i].method, calls[i].params);
 
-  node = raw_call (json_socket, "set-options", to_json);
-  assert_json_equal (node, "{\"reply-format\":\"plain\",\"reply\":\"\"}");
-  g_clear_pointer (&node, json_node_unref);
-
-  node = raw_call (json_socket, "version", NULL);
-  assert_json_equal (
-    node, "{\"reply-format\":\"plain\",\"reply\":\"" VERSION_TEXT "\"}");
-  g_clear_pointer (&node, json_node_unref);
-
-  node = raw_call (json_socket, "list-commands", NULL);
-  assert_json_equal (node, listing_json);
-  g_clear_pointer (&node, json_node_unref);
-
-  /* Meanwhile another connection stays in text mode. */
-  node = raw_call (other_socket, "list-commands", NULL);
-  g_assert_cmpstr (json_node_get_string (node), ==, text_listing);
-  g_clear_pointer (&node, json_node_unref);
-
-  /* The value is case-insensitive; the reply is shaped in the new format,
-   * text, where an empty result is the empty string. */
-  node = raw_call (json_socket, "set-options", to_text);
-  g_assert_cmpstr (json_node_get_string (node), ==, "");
-  g_clear_pointer (&node, json_node_unref);
-
-  node = raw_call (json_socket, "version", NULL);
-  g_assert_cmpstr (json_node_get_string (node), ==, VERSION_REPLY);
+      if (calls[i].text != NULL)
+        g_assert_cmpstr (json_node_get_string (node), ==, calls[i].text);
+      else
+        assert_json_equal (node, calls[i].json);
+    }
 }
 
 static void
 test_appctl_target_pidfile (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) by_name = { 0 };
-  g_auto (Output) by_path = { 0 };
+  g_auto (UcTestOutput) by_name = { 0 };
+  g_auto (UcTestOutput) by_path = { 0 };
   g_autofree char *target_option = NULL;
 
   if (!fixture->ready)
@@ -864,11 +592,11 @@ test_appctl_target_pidfile (Fixture *fixture, gconstpointer user_data)
 
   /* ovs-appctl reads $OVS_RUNDIR/unixctld.pid, checks its lock holder and
    * connects to $OVS_RUNDIR/unixctld.<pid>.ctl. */
-  run (fixture, ovs_appctl, &by_name, "-t", PACKAGE_NAME, "version", NULL);
+  run (fixture, ovs.appctl, &by_name, "-t", PACKAGE_NAME, "version", NULL);
   assert_output (&by_name, 0, VERSION_REPLY, "");
 
   target_option = g_strconcat ("--target=", fixture->socket, NULL);
-  run (fixture, ovs_appctl, &by_path, target_option, "version", NULL);
+  run (fixture, ovs.appctl, &by_path, target_option, "version", NULL);
   assert_output (&by_path, 0, VERSION_REPLY, "");
 }
 
@@ -876,22 +604,21 @@ static void
 test_appctl_exit (Fixture *fixture, gconstpointer user_data)
 {
   g_autofree char *log = daemon_log (fixture);
-  g_autoptr (GDir) dir = NULL;
-  g_auto (Output) output = { 0 };
+  g_autofree char *left = NULL;
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
 
-  run (fixture, ovs_appctl, &output, "-t", fixture->socket, "exit", NULL);
+  run (fixture, ovs.appctl, &output, "-t", fixture->socket, "exit", NULL);
   assert_output (&output, 0, "", "");
   g_assert_cmpstr (output.err, ==, "");
 
   /* The daemon exits 0 by itself, and removes its socket and pidfile. */
   g_assert_cmpint (wait_exit (fixture->daemon, log), ==, 0);
   g_clear_object (&fixture->daemon);
-  dir = g_dir_open (fixture->rundir, 0, NULL);
-  g_assert_nonnull (dir);
-  g_assert_null (g_dir_read_name (dir));
+  left = uc_test_list_dir (fixture->rundir);
+  g_assert_cmpstr (left, ==, "");
 }
 
 /* ovs-appctl against ovsdb-server and unixctld alike. */
@@ -919,16 +646,16 @@ test_ovsdb_shared (Fixture *fixture, gconstpointer user_data)
       " command requires at least 1 arguments" },
   };
   const char *servers[] = { fixture->socket, fixture->ovsdb_socket };
-  g_auto (Output) our_list = { 0 };
-  g_auto (Output) their_list = { 0 };
+  g_auto (UcTestOutput) our_list = { 0 };
+  g_auto (UcTestOutput) their_list = { 0 };
   g_autofree char *log = daemon_log (fixture);
 
   if (!fixture->ready)
     return;
 
-  run (fixture, ovs_appctl, &our_list, "-t", fixture->socket, "list-commands",
+  run (fixture, ovs.appctl, &our_list, "-t", fixture->socket, "list-commands",
        NULL);
-  run (fixture, ovs_appctl, &their_list, "-t", fixture->ovsdb_socket,
+  run (fixture, ovs.appctl, &their_list, "-t", fixture->ovsdb_socket,
        "list-commands", NULL);
   assert_output (&their_list, 0, their_list.out, "");
   assert_output (&our_list, 0, our_list.out, "");
@@ -944,7 +671,7 @@ test_ovsdb_shared (Fixture *fixture, gconstpointer user_data)
           g_autoptr (GPtrArray) args = g_ptr_array_new ();
           g_autofree char *text = NULL;
           g_autofree char *expected = NULL;
-          g_auto (Output) output = { 0 };
+          g_auto (UcTestOutput) output = { 0 };
 
           g_ptr_array_add (args, (char *) "-t");
           g_ptr_array_add (args, (char *) servers[s]);
@@ -955,7 +682,7 @@ test_ovsdb_shared (Fixture *fixture, gconstpointer user_data)
 
           text = g_strconcat ("\"", command[0], "\"", errors[i].suffix, NULL);
           expected = server_error ("ovs-appctl", text, servers[s]);
-          run_argv (fixture, ovs_appctl, (const char *const *) args->pdata,
+          run_argv (fixture, ovs.appctl, (const char *const *) args->pdata,
                     &output);
           assert_output (&output, 2, "", expected);
         }
@@ -964,9 +691,9 @@ test_ovsdb_shared (Fixture *fixture, gconstpointer user_data)
   /* `exit`: an empty reply, printed as nothing, and both servers go. */
   for (gsize s = 0; s < G_N_ELEMENTS (servers); s++)
     {
-      g_auto (Output) output = { 0 };
+      g_auto (UcTestOutput) output = { 0 };
 
-      run (fixture, ovs_appctl, &output, "-t", servers[s], "exit", NULL);
+      run (fixture, ovs.appctl, &output, "-t", servers[s], "exit", NULL);
       assert_output (&output, 0, "", "");
     }
   g_assert_cmpint (wait_exit (fixture->daemon, log), ==, 0);
@@ -980,15 +707,14 @@ test_ovsdb_shared (Fixture *fixture, gconstpointer user_data)
 static char *
 raw_error (const char *path, const char *text)
 {
-  g_autoptr (GSocket) socket = raw_connect (path);
+  g_autoptr (GSocketConnection) connection =
+    uc_test_connect_unix (path, DEADLINE_S);
+  GSocket *socket = g_socket_connection_get_socket (connection);
   g_autoptr (JsonObject) reply = NULL;
-  g_autoptr (GError) error = NULL;
   JsonNode *result;
 
-  g_assert_cmpint (g_socket_send (socket, text, strlen (text), NULL, &error),
-                   ==, (gssize) strlen (text));
-  g_assert_no_error (error);
-  reply = raw_receive (socket);
+  uc_test_send_text (socket, text);
+  reply = uc_test_receive_object (socket);
   g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, 1);
   result = json_object_get_member (reply, "result");
   g_assert_true (result == NULL || JSON_NODE_HOLDS_NULL (result));
@@ -1058,7 +784,7 @@ test_python_client (Fixture *fixture, gconstpointer user_data)
   g_autofree char *listing = expected_listing ();
   g_autofree char *listing_json = NULL;
   g_autoptr (GString) expected = g_string_new (NULL);
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
@@ -1071,9 +797,9 @@ test_python_client (Fixture *fixture, gconstpointer user_data)
     listing_json = json_to_string (node, FALSE);
   }
 
-  run (fixture, PYTHON, &output, script, fixture->socket, "version", "--",
-       "list-commands", "--", "foo", "--", "set-options", "--format", "bogus",
-       "--", "exit", "now", "--", "version", NULL);
+  run (fixture, UC_TEST_PYTHON, &output, script, fixture->socket, "version",
+       "--", "list-commands", "--", "foo", "--", "set-options", "--format",
+       "bogus", "--", "exit", "now", "--", "version", NULL);
 
   g_string_append (expected, "error=0\n"
                              "result=\"" VERSION_TEXT "\\n\"\n"
@@ -1139,14 +865,14 @@ test_unixctl_same_as_appctl (Fixture *fixture, gconstpointer user_data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_auto (Output) theirs = { 0 };
-      g_auto (Output) ours = { 0 };
+      g_auto (UcTestOutput) theirs = { 0 };
+      g_auto (UcTestOutput) ours = { 0 };
       g_autofree char *their_err = NULL;
 
-      run_argv (fixture, ovs_appctl, cases[i].args, &theirs);
+      run_argv (fixture, ovs.appctl, cases[i].args, &theirs);
       run_argv (fixture, unixctl, cases[i].args, &ours);
 
-      their_err = as_unixctl_stderr (theirs.err);
+      their_err = uc_test_unixctl_stderr (theirs.err);
       g_assert_cmpstr (ours.out, ==, theirs.out);
       g_assert_cmpstr (ours.err, ==, their_err);
       g_assert_cmpint (ours.status, ==, theirs.status);
@@ -1157,7 +883,7 @@ test_unixctl_same_as_appctl (Fixture *fixture, gconstpointer user_data)
   /* Last, the exit command. */
   {
     g_autofree char *log = daemon_log (fixture);
-    g_auto (Output) ours = { 0 };
+    g_auto (UcTestOutput) ours = { 0 };
 
     run (fixture, unixctl, &ours, "-t", fixture->socket, "exit", NULL);
     g_assert_cmpstr (ours.out, ==, "");
@@ -1180,9 +906,9 @@ static void
 test_unixctl_json (Fixture *fixture, gconstpointer user_data)
 {
   g_autofree char *listing_json = expected_listing_json ();
-  g_auto (Output) compact = { 0 };
-  g_auto (Output) pretty = { 0 };
-  g_auto (Output) version = { 0 };
+  g_auto (UcTestOutput) compact = { 0 };
+  g_auto (UcTestOutput) pretty = { 0 };
+  g_auto (UcTestOutput) version = { 0 };
   g_auto (GStrv) pretty_lines = NULL;
   g_autoptr (JsonNode) node = NULL;
 
@@ -1245,7 +971,7 @@ test_unixctl_targets (Fixture *fixture, gconstpointer user_data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (version_targets); i++)
     {
-      g_auto (Output) output = { 0 };
+      g_auto (UcTestOutput) output = { 0 };
 
       run (fixture, unixctl, &output, "-t", version_targets[i], "version",
            NULL);
@@ -1256,9 +982,9 @@ test_unixctl_targets (Fixture *fixture, gconstpointer user_data)
 
   /* Over TCP too, every request is answered as over the unix socket. */
   {
-    g_auto (Output) list = { 0 };
-    g_auto (Output) error = { 0 };
-    g_auto (Output) json = { 0 };
+    g_auto (UcTestOutput) list = { 0 };
+    g_auto (UcTestOutput) error = { 0 };
+    g_auto (UcTestOutput) json = { 0 };
     g_autofree char *expected = server_error (
       "unixctl", "\"exit\" command takes at most 0 arguments", tcp_target);
     g_autoptr (JsonNode) node = NULL;
@@ -1281,21 +1007,6 @@ test_unixctl_targets (Fixture *fixture, gconstpointer user_data)
   }
 }
 
-static gboolean
-python_has_ovs (void)
-{
-  const char *argv[] = { PYTHON, "-c", "import ovs.unixctl.client", NULL };
-  int wait_status = 0;
-
-  if (!g_file_test (PYTHON, G_FILE_TEST_IS_EXECUTABLE))
-    return FALSE;
-  if (!g_spawn_sync (NULL, (char **) argv, NULL,
-                     G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
-                     NULL, NULL, NULL, NULL, &wait_status, NULL))
-    return FALSE;
-  return g_spawn_check_wait_status (wait_status, NULL);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -1305,15 +1016,7 @@ main (int argc, char **argv)
 
   unixctld = g_getenv ("UNIXCTLD");
   unixctl = g_getenv ("UNIXCTL");
-  ovs_appctl = g_find_program_in_path ("ovs-appctl");
-  ovsdb_server = g_find_program_in_path ("ovsdb-server");
-  if (ovsdb_server == NULL &&
-      g_file_test ("/usr/sbin/ovsdb-server", G_FILE_TEST_IS_EXECUTABLE))
-    ovsdb_server = g_strdup ("/usr/sbin/ovsdb-server");
-  ovsdb_tool = g_find_program_in_path ("ovsdb-tool");
-  if (!g_file_test (OVSDB_SCHEMA, G_FILE_TEST_EXISTS))
-    g_clear_pointer (&ovsdb_server, g_free);
-  have_python_ovs = python_has_ovs ();
+  uc_test_ovs_find (&ovs, "ovs.unixctl.client");
 
 #define ADD(path, needs, func)                                           \
   g_test_add ((path), Fixture, GUINT_TO_POINTER (needs), fixture_set_up, \
@@ -1342,8 +1045,6 @@ main (int argc, char **argv)
 
   status = g_test_run ();
 
-  g_free (ovs_appctl);
-  g_free (ovsdb_server);
-  g_free (ovsdb_tool);
+  uc_test_ovs_clear (&ovs);
   return status;
 }

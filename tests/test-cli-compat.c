@@ -19,16 +19,10 @@
 
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
-#include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
-#include "uc-json-framer.h"
-
-#define OVSDB_SCHEMA "/usr/share/openvswitch/vswitch.ovsschema"
-#define PYTHON       "/usr/bin/python3"
+#include "uc-test-util.h"
 
 /* How long a server may take to start, and a fake server waits for a
  * client, before the test fails instead of hanging. */
@@ -38,17 +32,14 @@
 /* Peers a test needs. */
 typedef enum
 {
-  NEED_APPCTL = 1 << 0,   /* ovs-appctl, to compare with */
-  NEED_OVSDB = 1 << 1,    /* a running ovsdb-server */
-  NEED_PYTHON = 1 << 2,   /* a running python-unixctl-server.py */
-  NEED_UNIXCTLD = 1 << 3, /* our own daemon, running */
+  NEED_APPCTL = UC_TEST_OVS_APPCTL, /* ovs-appctl, to compare with */
+  NEED_OVSDB = UC_TEST_OVS_OVSDB,   /* a running ovsdb-server */
+  NEED_PYTHON = UC_TEST_OVS_PYTHON, /* a running python-unixctl-server.py */
+  NEED_UNIXCTLD = 1 << 8,           /* our own daemon, running */
 } Needs;
 
 /* What is installed, found once in main(). */
-static char *ovs_appctl;   /* (owned) (nullable) */
-static char *ovsdb_server; /* (owned) (nullable) */
-static char *ovsdb_tool;   /* (owned) (nullable) */
-static gboolean have_python_ovs;
+static UcTestOvs ovs;
 static const char *unixctl;  /* (unowned) from $UNIXCTL */
 static const char *unixctld; /* (unowned) (nullable) from $UNIXCTLD */
 
@@ -62,6 +53,7 @@ struct _Fake
   GSocket *listener; /* (owned) */
   char *target;      /* (owned) socket path, or tcp:127.0.0.1:PORT */
   FakeScript script;
+  const char *reply; /* (unowned) (nullable) what @script answers */
   guint n_connections;
   GThread *thread;  /* (owned) */
   gint n_completed; /* (atomic) scripts that ran to their end */
@@ -86,42 +78,7 @@ typedef struct
   gboolean ready; /* every peer the test needs runs */
 } Fixture;
 
-typedef struct
-{
-  int status;        /* exit status, or -1 if killed by a signal */
-  char *out;         /* (owned) stdout */
-  char *err;         /* (owned) stderr */
-  gint64 elapsed_us; /* how long it ran */
-} Output;
-
-static void
-output_clear (Output *output)
-{
-  g_clear_pointer (&output->out, g_free);
-  g_clear_pointer (&output->err, g_free);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Output, output_clear)
-
 /* Running programs. */
-
-static char **
-child_environ (Fixture *fixture)
-{
-  char **envp = g_get_environ ();
-
-  /* Compared messages are the C locale's, as ovs-appctl never translates. */
-  envp = g_environ_setenv (envp, "LC_ALL", "C", TRUE);
-  envp = g_environ_unsetenv (envp, "LANGUAGE");
-  envp = g_environ_setenv (envp, "OVS_RUNDIR", fixture->dir, TRUE);
-  envp = g_environ_setenv (envp, "OVS_LOGDIR", fixture->dir, TRUE);
-  envp = g_environ_setenv (envp, "OVS_DBDIR", fixture->dir, TRUE);
-  envp = g_environ_unsetenv (envp, "XDG_RUNTIME_DIR");
-  /* A bad peer makes the client library warn, and unixctl must survive
-   * that; a critical is a bug in any case. */
-  envp = g_environ_setenv (envp, "G_DEBUG", "fatal-criticals", TRUE);
-  return envp;
-}
 
 /* Runs @program as @argv0 with @args and collects what it printed. */
 static void
@@ -129,72 +86,32 @@ run_program (Fixture *fixture,
              const char *program,
              const char *argv0,
              const char *const *args,
-             Output *output)
+             UcTestOutput *output)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_auto (GStrv) envp = child_environ (fixture);
-  g_autoptr (GError) error = NULL;
-  gint64 start;
-  int wait_status;
-  gsize i;
+  g_auto (GStrv) envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
 
-  g_ptr_array_add (argv, (char *) program);
-  g_ptr_array_add (argv, (char *) argv0);
-  for (i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  start = g_get_monotonic_time ();
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_FILE_AND_ARGV_ZERO,
-                NULL, NULL, &output->out, &output->err, &wait_status, &error);
-  g_assert_no_error (error);
-  output->elapsed_us = g_get_monotonic_time () - start;
-
-  output->status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
+  uc_test_run (program, argv0, args, (const char *const *) envp, output);
 }
 
 static void
-run_unixctl_argv (Fixture *fixture, const char *const *args, Output *output)
+run_unixctl_argv (Fixture *fixture,
+                  const char *const *args,
+                  UcTestOutput *output)
 {
   run_program (fixture, unixctl, "unixctl", args, output);
 }
 
 /* Runs unixctl with the NULL-terminated arguments. */
 static void G_GNUC_NULL_TERMINATED
-run_unixctl (Fixture *fixture, Output *output, ...)
+run_unixctl (Fixture *fixture, UcTestOutput *output, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  const char *arg;
+  g_autofree const char **args = NULL;
   va_list ap;
 
   va_start (ap, output);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (char *) arg);
+  args = uc_test_args_va (ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
-
-  run_unixctl_argv (fixture, (const char *const *) args->pdata, output);
-}
-
-/* ovs-appctl's stderr as unixctl prints it: without the vlog lines
- * ("2026-01-01T00:00:00Z|00001|unixctl|WARN|..."), which unixctl does not
- * print, and with our program name. */
-static char *
-normalize_stderr (const char *text)
-{
-  g_autoptr (GRegex) log_line = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autofree char *without_log = NULL;
-  g_auto (GStrv) parts = NULL;
-
-  log_line = g_regex_new ("^\\d{4}-\\d\\d-\\d\\dT[^\\n]*\\|[^\\n]*(\\n|$)",
-                          G_REGEX_MULTILINE, 0, &error);
-  g_assert_no_error (error);
-  without_log = g_regex_replace_literal (log_line, text, -1, 0, "", 0, &error);
-  g_assert_no_error (error);
-
-  parts = g_strsplit (without_log, "ovs-appctl:", -1);
-  return g_strjoinv ("unixctl:", parts);
+  run_unixctl_argv (fixture, args, output);
 }
 
 /* Runs ovs-appctl and unixctl with the NULL-terminated arguments and
@@ -202,30 +119,22 @@ normalize_stderr (const char *text)
  * @expected_status (so that a broken set-up, where both fail alike,
  * does not pass).  Returns unixctl's output in @output if not %NULL. */
 static void G_GNUC_NULL_TERMINATED
-compare (Fixture *fixture, int expected_status, Output *output, ...)
+compare (Fixture *fixture, int expected_status, UcTestOutput *output, ...)
 {
-  g_autoptr (GPtrArray) args = g_ptr_array_new ();
-  g_auto (Output) theirs = { 0 };
-  g_auto (Output) ours = { 0 };
+  g_autofree const char **args = NULL;
+  g_auto (UcTestOutput) theirs = { 0 };
+  g_auto (UcTestOutput) ours = { 0 };
   g_autofree char *their_err = NULL;
-  g_autofree char *command_line = NULL;
-  const char *arg;
   va_list ap;
 
   va_start (ap, output);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (args, (char *) arg);
+  args = uc_test_args_va (ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
 
-  command_line = g_strjoinv (" ", (char **) args->pdata);
-  g_test_message ("comparing: %s", command_line);
+  run_program (fixture, ovs.appctl, "ovs-appctl", args, &theirs);
+  run_unixctl_argv (fixture, args, &ours);
 
-  run_program (fixture, ovs_appctl, "ovs-appctl",
-               (const char *const *) args->pdata, &theirs);
-  run_unixctl_argv (fixture, (const char *const *) args->pdata, &ours);
-
-  their_err = normalize_stderr (theirs.err);
+  their_err = uc_test_unixctl_stderr (theirs.err);
   g_assert_cmpstr (ours.out, ==, theirs.out);
   g_assert_cmpstr (ours.err, ==, their_err);
   g_assert_cmpint (ours.status, ==, theirs.status);
@@ -240,55 +149,13 @@ compare (Fixture *fixture, int expected_status, Output *output, ...)
 
 /* Fake servers. */
 
-/* Reads the next message from @conn into @text; returns %FALSE at the end
- * of the stream. */
-static gboolean
-fake_receive (GSocket *conn, UcJsonFramer *framer, char **text)
-{
-  for (;;)
-    {
-      g_autoptr (GError) error = NULL;
-      UcJsonFramerStatus status;
-      char byte;
-      gsize consumed = 0;
-      gssize n;
-
-      /* One byte at a time: nothing is left over for the next message. */
-      n = g_socket_receive (conn, &byte, 1, NULL, &error);
-      g_assert_no_error (error);
-      if (n == 0)
-        return FALSE;
-
-      status = uc_json_framer_feed (framer, &byte, 1, &consumed, &error);
-      g_assert_no_error (error);
-      if (status == UC_JSON_FRAMER_MESSAGE)
-        {
-          *text = uc_json_framer_take_message (framer, NULL);
-          return TRUE;
-        }
-    }
-}
-
 static void
 fake_expect (GSocket *conn, const char *expected)
 {
-  g_autoptr (UcJsonFramer) framer = uc_json_framer_new (
-    UC_JSON_DEFAULT_MAX_MESSAGE_SIZE, UC_JSON_DEFAULT_MAX_DEPTH);
-  g_autofree char *text = NULL;
+  g_autofree char *text = uc_test_receive_message (conn);
 
-  g_assert_true (fake_receive (conn, framer, &text));
+  g_assert_nonnull (text);
   g_assert_cmpstr (text, ==, expected);
-}
-
-static void
-fake_send (GSocket *conn, const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  gsize length = strlen (text);
-
-  g_assert_cmpint (g_socket_send (conn, text, length, NULL, &error), ==,
-                   (gssize) length);
-  g_assert_no_error (error);
 }
 
 /* Waits until the client closes the connection, sending nothing more. */
@@ -328,51 +195,36 @@ fake_thread (gpointer user_data)
   return NULL;
 }
 
-/* Starts a fake server on a unix socket in the rundir, or on TCP. */
+/* Starts a fake server on a unix socket in the rundir, or on TCP.  Its
+ * @script may answer @reply. */
 static void
 start_fake (Fixture *fixture,
             gboolean tcp,
             FakeScript script,
+            const char *reply,
             guint n_connections)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
   Fake *fake = g_new0 (Fake, 1);
 
   if (tcp)
     {
-      g_autoptr (GInetAddress) loopback =
-        g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+      guint16 port = 0;
 
-      address = g_inet_socket_address_new (loopback, 0);
+      fake->listener = uc_test_bind_loopback (&port);
+      fake->target = g_strdup_printf ("tcp:127.0.0.1:%u", port);
     }
   else
     {
       fake->target = g_build_filename (fixture->dir, "fake.ctl", NULL);
-      address = g_unix_socket_address_new (fake->target);
+      fake->listener = uc_test_bind_unix (fake->target);
     }
-
-  fake->listener =
-    g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                  G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  g_socket_bind (fake->listener, address, TRUE, &error);
-  g_assert_no_error (error);
   g_socket_listen (fake->listener, &error);
   g_assert_no_error (error);
   g_socket_set_timeout (fake->listener, FAKE_IO_TIMEOUT_S);
 
-  if (tcp)
-    {
-      bound = g_socket_get_local_address (fake->listener, &error);
-      g_assert_no_error (error);
-      fake->target = g_strdup_printf (
-        "tcp:127.0.0.1:%u",
-        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
-    }
-
   fake->script = script;
+  fake->reply = reply;
   fake->n_connections = n_connections;
   fake->thread = g_thread_new ("fake-server", fake_thread, fake);
   fixture->fake = fake;
@@ -402,13 +254,6 @@ fake_free (Fake *fake)
 
 /* ovsdb-server. */
 
-static void
-die_with_parent (gpointer user_data)
-{
-  /* A test that aborts must not leave a server running. */
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
 /* Polls until @func says the server is up, for at most
  * STARTUP_TIMEOUT_S. */
 static void
@@ -421,7 +266,7 @@ wait_for (gboolean (*func) (Fixture *fixture), Fixture *fixture)
     {
       if (g_get_monotonic_time () > deadline)
         g_error ("server did not start within %d s", STARTUP_TIMEOUT_S);
-      g_usleep (10 * 1000);
+      g_usleep (UC_TEST_POLL_US);
     }
 }
 
@@ -466,12 +311,13 @@ start_ovsdb (Fixture *fixture)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) envp = child_environ (fixture);
+  g_auto (GStrv) envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
   g_autofree char *db = g_build_filename (fixture->dir, "conf.db", NULL);
   g_autofree char *log =
     g_build_filename (fixture->dir, "ovsdb-server.log", NULL);
   g_autofree char *log_option = g_strconcat ("--log-file=", log, NULL);
-  const char *create_argv[] = { ovsdb_tool, "create", db, OVSDB_SCHEMA, NULL };
+  const char *create_argv[] = { ovs.ovsdb_tool, "create", db,
+                                UC_TEST_OVSDB_SCHEMA, NULL };
   int wait_status;
 
   g_spawn_sync (NULL, (char **) create_argv, envp, G_SPAWN_DEFAULT, NULL, NULL,
@@ -482,12 +328,13 @@ start_ovsdb (Fixture *fixture)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_environ (launcher, envp);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGTERM), NULL);
   /* The pidfile and the control socket take their default names in
    * $OVS_RUNDIR, so that `-t ovsdb-server` finds them. */
   fixture->ovsdb = g_subprocess_launcher_spawn (
-    launcher, &error, ovsdb_server, "-vconsole:off", "--pidfile", "--no-chdir",
-    log_option, "--remote=ptcp:0:127.0.0.1", db, NULL);
+    launcher, &error, ovs.ovsdb_server, "-vconsole:off", "--pidfile",
+    "--no-chdir", log_option, "--remote=ptcp:0:127.0.0.1", db, NULL);
   g_assert_no_error (error);
 
   wait_for (ovsdb_is_up, fixture);
@@ -513,7 +360,7 @@ start_python (Fixture *fixture)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) envp = child_environ (fixture);
+  g_auto (GStrv) envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
   g_autofree char *script = NULL;
   g_autofree char *path = g_build_filename (fixture->dir, "python.ctl", NULL);
   g_autoptr (GDataInputStream) stdout_stream = NULL;
@@ -524,8 +371,8 @@ start_python (Fixture *fixture)
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDIN_PIPE |
                                         G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_set_environ (launcher, envp);
-  fixture->python =
-    g_subprocess_launcher_spawn (launcher, &error, PYTHON, script, path, NULL);
+  fixture->python = g_subprocess_launcher_spawn (
+    launcher, &error, UC_TEST_PYTHON, script, path, NULL);
   g_assert_no_error (error);
 
   /* It prints the socket's path once it listens. */
@@ -577,11 +424,12 @@ start_unixctld (Fixture *fixture)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GError) error = NULL;
-  g_auto (GStrv) envp = child_environ (fixture);
+  g_auto (GStrv) envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_environ (launcher, envp);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGTERM), NULL);
   fixture->daemon =
     g_subprocess_launcher_spawn (launcher, &error, unixctld, NULL);
   g_assert_no_error (error);
@@ -595,21 +443,10 @@ static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
   Needs needs = GPOINTER_TO_UINT (user_data);
-  g_autoptr (GError) error = NULL;
 
   if (unixctl == NULL)
     {
       g_test_skip ("$UNIXCTL is not set: run the test with meson test");
-      return;
-    }
-  if ((needs & NEED_APPCTL) && ovs_appctl == NULL)
-    {
-      g_test_skip ("ovs-appctl is not installed (openvswitch-common)");
-      return;
-    }
-  if ((needs & NEED_OVSDB) && (ovsdb_server == NULL || ovsdb_tool == NULL))
-    {
-      g_test_skip ("ovsdb-server is not installed (openvswitch-switch)");
       return;
     }
   if ((needs & NEED_UNIXCTLD) && unixctld == NULL)
@@ -617,14 +454,10 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
       g_test_skip ("$UNIXCTLD is not set: run the test with meson test");
       return;
     }
-  if ((needs & NEED_PYTHON) && !have_python_ovs)
-    {
-      g_test_skip (PYTHON " cannot import ovs (python3-openvswitch)");
-      return;
-    }
+  if (uc_test_ovs_skip_missing (&ovs, needs))
+    return;
 
-  fixture->dir = g_dir_make_tmp ("test-cli-compat-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = uc_test_make_tmp_dir ("test-cli-compat-XXXXXX");
 
   if (needs & NEED_OVSDB)
     start_ovsdb (fixture);
@@ -644,18 +477,7 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
   g_clear_pointer (&fixture->fake, fake_free);
 
   if (fixture->dir != NULL)
-    {
-      g_autoptr (GDir) dir = g_dir_open (fixture->dir, 0, NULL);
-      const char *name;
-
-      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
-
-          g_unlink (path);
-        }
-      g_rmdir (fixture->dir);
-    }
+    uc_test_rm_rf (fixture->dir);
 
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->ovsdb_ctl, g_free);
@@ -715,7 +537,7 @@ test_ovsdb_errors (Fixture *fixture, gconstpointer user_data)
 static void
 test_ovsdb_by_name (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
@@ -830,88 +652,62 @@ test_python_errors (Fixture *fixture, gconstpointer user_data)
 
 /* Against fake servers: failures real servers do not produce. */
 
+/* Takes the `version` request, then closes at once or, with a reply,
+ * sends it and waits for the client to close. */
 static void
-script_close (Fake *fake, GSocket *conn)
+script_version (Fake *fake, GSocket *conn)
 {
   fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-}
-
-static void
-script_non_string_result (Fake *fake, GSocket *conn)
-{
-  fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  fake_send (conn, "{\"id\":0,\"result\":{\"a\":[1,2]},\"error\":null}");
+  if (fake->reply == NULL)
+    return;
+  uc_test_send_text (conn, fake->reply);
   fake_expect_eof (conn);
 }
 
-static void
-script_non_string_error (Fake *fake, GSocket *conn)
+/* What a fake server answers to `version`, and how ovs-appctl exits on
+ * it. */
+typedef struct
 {
-  fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  fake_send (conn, "{\"id\":0,\"error\":{\"code\":1}}");
-  fake_expect_eof (conn);
-}
+  const char *path;
+  const char *reply; /* (nullable) none: the server closes */
+  int status;
+} FakeCase;
 
-static void
-script_protocol_error (Fake *fake, GSocket *conn)
-{
-  fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  fake_send (conn, "{\"id\":0,\"result\":\"x\",\"error\":\"both\"}");
-  fake_expect_eof (conn);
-}
-
-static void
-script_stray_then_reply (Fake *fake, GSocket *conn)
-{
-  fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
+static const FakeCase fake_cases[] = {
+  { "/cli-compat/fake/close-without-reply", NULL, 1 },
+  { "/cli-compat/fake/non-string-result",
+    "{\"id\":0,\"result\":{\"a\":[1,2]},\"error\":null}", 1 },
+  { "/cli-compat/fake/non-string-error", "{\"id\":0,\"error\":{\"code\":1}}",
+    1 },
+  { "/cli-compat/fake/protocol-error",
+    "{\"id\":0,\"result\":\"x\",\"error\":\"both\"}", 1 },
   /* A reply to another id, a notification, the reply. */
-  fake_send (conn, "{\"id\":77,\"result\":\"other\",\"error\":null}"
-                   "{\"id\":null,\"method\":\"note\",\"params\":[]}"
-                   "{\"id\":0,\"result\":\"mine\\n\",\"error\":null}");
-  fake_expect_eof (conn);
+  { "/cli-compat/fake/stray-messages",
+    "{\"id\":77,\"result\":\"other\",\"error\":null}"
+    "{\"id\":null,\"method\":\"note\",\"params\":[]}"
+    "{\"id\":0,\"result\":\"mine\\n\",\"error\":null}",
+    0 },
+};
+
+static void
+fake_fixture_set_up (Fixture *fixture, gconstpointer user_data)
+{
+  fixture_set_up (fixture, GUINT_TO_POINTER (NEED_APPCTL));
 }
 
 static void
-test_fake (Fixture *fixture, FakeScript script, int expected_status)
+test_fake (Fixture *fixture, gconstpointer user_data)
 {
+  const FakeCase *fake_case = user_data;
+
   if (!fixture->ready)
     return;
 
   /* One connection for ovs-appctl, one for unixctl. */
-  start_fake (fixture, FALSE, script, 2);
-  compare (fixture, expected_status, NULL, "-t", fixture->fake->target,
+  start_fake (fixture, FALSE, script_version, fake_case->reply, 2);
+  compare (fixture, fake_case->status, NULL, "-t", fixture->fake->target,
            "version", NULL);
   join_fake (fixture);
-}
-
-static void
-test_fake_close (Fixture *fixture, gconstpointer user_data)
-{
-  test_fake (fixture, script_close, 1);
-}
-
-static void
-test_fake_non_string_result (Fixture *fixture, gconstpointer user_data)
-{
-  test_fake (fixture, script_non_string_result, 1);
-}
-
-static void
-test_fake_non_string_error (Fixture *fixture, gconstpointer user_data)
-{
-  test_fake (fixture, script_non_string_error, 1);
-}
-
-static void
-test_fake_protocol_error (Fixture *fixture, gconstpointer user_data)
-{
-  test_fake (fixture, script_protocol_error, 1);
-}
-
-static void
-test_fake_stray (Fixture *fixture, gconstpointer user_data)
-{
-  test_fake (fixture, script_stray_then_reply, 0);
 }
 
 /* unixctl's extensions. */
@@ -919,9 +715,9 @@ test_fake_stray (Fixture *fixture, gconstpointer user_data)
 static void
 test_ext_unix_names (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) theirs = { 0 };
-  g_auto (Output) ours = { 0 };
-  g_auto (Output) relative = { 0 };
+  g_auto (UcTestOutput) theirs = { 0 };
+  g_auto (UcTestOutput) ours = { 0 };
+  g_auto (UcTestOutput) relative = { 0 };
   g_autofree char *unix_name = NULL;
   g_autofree char *relative_name = NULL;
   const char *const their_args[] = { "-t", fixture->ovsdb_ctl, "version",
@@ -934,7 +730,7 @@ test_ext_unix_names (Fixture *fixture, gconstpointer user_data)
    * rundir. */
   unix_name = g_strconcat ("unix:", fixture->ovsdb_ctl, NULL);
   relative_name = g_strconcat ("unix:", fixture->ovsdb_ctl_file, NULL);
-  run_program (fixture, ovs_appctl, "ovs-appctl", their_args, &theirs);
+  run_program (fixture, ovs.appctl, "ovs-appctl", their_args, &theirs);
   run_unixctl (fixture, &ours, "-t", unix_name, "version", NULL);
   run_unixctl (fixture, &relative, "-t", relative_name, "version", NULL);
 
@@ -959,7 +755,7 @@ test_ext_tcp (Fixture *fixture, gconstpointer user_data)
    * printed as compact JSON. */
   target = g_strdup_printf ("tcp:127.0.0.1:%u", fixture->ovsdb_port);
   {
-    g_auto (Output) output = { 0 };
+    g_auto (UcTestOutput) output = { 0 };
 
     run_unixctl (fixture, &output, "-t", target, "list_dbs", NULL);
     g_assert_cmpstr (output.err, ==, "");
@@ -967,14 +763,14 @@ test_ext_tcp (Fixture *fixture, gconstpointer user_data)
     g_assert_cmpint (output.status, ==, 0);
   }
   {
-    g_auto (Output) output = { 0 };
+    g_auto (UcTestOutput) output = { 0 };
 
     run_unixctl (fixture, &output, "-t", target, "echo", "a", "b", NULL);
     g_assert_cmpstr (output.out, ==, "[\"a\",\"b\"]\n");
     g_assert_cmpint (output.status, ==, 0);
   }
   {
-    g_auto (Output) output = { 0 };
+    g_auto (UcTestOutput) output = { 0 };
 
     run_unixctl (fixture, &output, "-t", target, "lock", "x", NULL);
     g_assert_cmpstr (output.out, ==, "{\"locked\":true}\n");
@@ -982,7 +778,7 @@ test_ext_tcp (Fixture *fixture, gconstpointer user_data)
   }
   /* A string error prints as it is; an object as JSON, members sorted. */
   {
-    g_auto (Output) output = { 0 };
+    g_auto (UcTestOutput) output = { 0 };
 
     run_unixctl (fixture, &output, "-t", target, "no_such_method", NULL);
     expected_err = g_strdup_printf (
@@ -992,7 +788,7 @@ test_ext_tcp (Fixture *fixture, gconstpointer user_data)
     g_assert_cmpint (output.status, ==, 2);
   }
   {
-    g_auto (Output) output = { 0 };
+    g_auto (UcTestOutput) output = { 0 };
 
     run_unixctl (fixture, &output, "-t", target, "get_schema", "nosuch", NULL);
     g_clear_pointer (&expected_err, g_free);
@@ -1010,24 +806,25 @@ static void
 script_echo_probe (Fake *fake, GSocket *conn)
 {
   fake_expect (conn, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  fake_send (conn,
-             "{\"method\":\"echo\",\"params\":[\"probe\"],\"id\":\"echo\"}");
+  uc_test_send_text (
+    conn, "{\"method\":\"echo\",\"params\":[\"probe\"],\"id\":\"echo\"}");
   /* No reply until the probe is answered, as an OVS peer would drop the
    * connection. */
   fake_expect (conn, "{\"id\":\"echo\",\"result\":[\"probe\"],\"error\":null}");
-  fake_send (conn, "{\"id\":0,\"result\":\"answered\\n\",\"error\":null}");
+  uc_test_send_text (conn,
+                     "{\"id\":0,\"result\":\"answered\\n\",\"error\":null}");
   fake_expect_eof (conn);
 }
 
 static void
 test_ext_echo_probe (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
 
-  start_fake (fixture, TRUE, script_echo_probe, 1);
+  start_fake (fixture, TRUE, script_echo_probe, NULL, 1);
   run_unixctl (fixture, &output, "-t", fixture->fake->target, "version", NULL);
   join_fake (fixture);
 
@@ -1039,7 +836,7 @@ test_ext_echo_probe (Fixture *fixture, gconstpointer user_data)
 static void
 test_ext_timeout (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
   g_autofree char *expected = NULL;
 
   if (!fixture->ready)
@@ -1058,7 +855,7 @@ test_ext_timeout (Fixture *fixture, gconstpointer user_data)
 
   /* A timeout that does not expire changes nothing. */
   {
-    g_auto (Output) quick = { 0 };
+    g_auto (UcTestOutput) quick = { 0 };
 
     run_unixctl (fixture, &quick, "-T", "30", "-t", fixture->python_ctl,
                  "greet", "x", NULL);
@@ -1073,23 +870,23 @@ script_json_mode (Fake *fake, GSocket *conn)
   fake_expect (
     conn,
     "{\"id\":0,\"method\":\"set-options\",\"params\":[\"--format\",\"json\"]}");
-  fake_send (conn, "{\"id\":0,\"result\":\"\",\"error\":null}");
+  uc_test_send_text (conn, "{\"id\":0,\"result\":\"\",\"error\":null}");
   fake_expect (conn, "{\"id\":1,\"method\":\"version\",\"params\":[]}");
-  fake_send (conn, "{\"id\":1,\"result\":{\"reply-format\":\"plain\","
-                   "\"reply\":\"v\\n\"},\"error\":null}");
+  uc_test_send_text (conn, "{\"id\":1,\"result\":{\"reply-format\":\"plain\","
+                           "\"reply\":\"v\\n\"},\"error\":null}");
   fake_expect_eof (conn);
 }
 
 static void
 test_ext_json (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) compact = { 0 };
-  g_auto (Output) pretty = { 0 };
+  g_auto (UcTestOutput) compact = { 0 };
+  g_auto (UcTestOutput) pretty = { 0 };
 
   if (!fixture->ready)
     return;
 
-  start_fake (fixture, FALSE, script_json_mode, 2);
+  start_fake (fixture, FALSE, script_json_mode, NULL, 2);
   run_unixctl (fixture, &compact, "-f", "json", "-t", fixture->fake->target,
                "version", NULL);
   run_unixctl (fixture, &pretty, "--format=JSON", "--pretty", "-t",
@@ -1112,7 +909,7 @@ test_ext_json (Fixture *fixture, gconstpointer user_data)
 static void
 test_ext_json_unsupported (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
   g_autofree char *expected = NULL;
 
   if (!fixture->ready)
@@ -1130,7 +927,7 @@ test_ext_json_unsupported (Fixture *fixture, gconstpointer user_data)
 
   /* The server is still there: "exit" was never sent. */
   {
-    g_auto (Output) version = { 0 };
+    g_auto (UcTestOutput) version = { 0 };
 
     run_unixctl (fixture, &version, "-t", fixture->python_ctl, "version", NULL);
     g_assert_cmpint (version.status, ==, 0);
@@ -1146,7 +943,7 @@ check_unixctl (Fixture *fixture,
                const char *expected_out,
                const char *expected_err)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   run_unixctl_argv (fixture, args, &output);
   if (expected_out != NULL)
@@ -1160,10 +957,10 @@ static void
 test_ext_options (Fixture *fixture, gconstpointer user_data)
 {
   g_autofree char *default_pidfile = NULL;
-  g_auto (Output) help = { 0 };
-  g_auto (Output) options = { 0 };
-  g_auto (Output) ssl = { 0 };
-  g_auto (Output) bad_name = { 0 };
+  g_auto (UcTestOutput) help = { 0 };
+  g_auto (UcTestOutput) options = { 0 };
+  g_auto (UcTestOutput) ssl = { 0 };
+  g_auto (UcTestOutput) bad_name = { 0 };
 
   if (!fixture->ready)
     return;
@@ -1225,31 +1022,18 @@ test_ext_options (Fixture *fixture, gconstpointer user_data)
 static void
 test_ext_tcp_refused (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
   g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GInetAddress) loopback = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GError) error = NULL;
   g_autofree char *target = NULL;
   g_autofree char *expected = NULL;
+  guint16 port = 0;
 
   if (!fixture->ready)
     return;
 
   /* A port that is bound but does not listen refuses connections. */
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  address = g_inet_socket_address_new (loopback, 0);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  target = g_strdup_printf (
-    "tcp:127.0.0.1:%u",
-    g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  socket = uc_test_bind_loopback (&port);
+  target = g_strdup_printf ("tcp:127.0.0.1:%u", port);
 
   run_unixctl (fixture, &output, "-t", target, "version", NULL);
   expected = g_strdup_printf (
@@ -1263,7 +1047,7 @@ test_ext_tcp_refused (Fixture *fixture, gconstpointer user_data)
 static void
 test_unixctld_commands (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) output = { 0 };
+  g_auto (UcTestOutput) output = { 0 };
 
   if (!fixture->ready)
     return;
@@ -1284,9 +1068,9 @@ test_unixctld_commands (Fixture *fixture, gconstpointer user_data)
 static void
 test_unixctld_json (Fixture *fixture, gconstpointer user_data)
 {
-  g_auto (Output) version = { 0 };
-  g_auto (Output) commands = { 0 };
-  g_auto (Output) error = { 0 };
+  g_auto (UcTestOutput) version = { 0 };
+  g_auto (UcTestOutput) commands = { 0 };
+  g_auto (UcTestOutput) error = { 0 };
 
   if (!fixture->ready)
     return;
@@ -1319,23 +1103,13 @@ test_unixctld_json (Fixture *fixture, gconstpointer user_data)
 int
 main (int argc, char **argv)
 {
-  const char *python_argv[] = { PYTHON, "-c", "import ovs.unixctl.server",
-                                NULL };
-  int wait_status = 0;
+  int status;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   unixctl = g_getenv ("UNIXCTL");
   unixctld = g_getenv ("UNIXCTLD");
-  ovs_appctl = g_find_program_in_path ("ovs-appctl");
-  ovsdb_server = g_find_program_in_path ("ovsdb-server");
-  ovsdb_tool = g_find_program_in_path ("ovsdb-tool");
-  have_python_ovs =
-    g_file_test (PYTHON, G_FILE_TEST_IS_EXECUTABLE) &&
-    g_spawn_sync (NULL, (char **) python_argv, NULL,
-                  G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL, NULL,
-                  NULL, NULL, NULL, &wait_status, NULL) &&
-    g_spawn_check_wait_status (wait_status, NULL);
+  uc_test_ovs_find (&ovs, "ovs.unixctl.server");
 
 #define ADD(path, needs, func)                                           \
   g_test_add ((path), Fixture, GUINT_TO_POINTER (needs), fixture_set_up, \
@@ -1352,14 +1126,9 @@ main (int argc, char **argv)
        test_python_commands);
   ADD ("/cli-compat/python/errors", NEED_APPCTL | NEED_PYTHON,
        test_python_errors);
-  ADD ("/cli-compat/fake/close-without-reply", NEED_APPCTL, test_fake_close);
-  ADD ("/cli-compat/fake/non-string-result", NEED_APPCTL,
-       test_fake_non_string_result);
-  ADD ("/cli-compat/fake/non-string-error", NEED_APPCTL,
-       test_fake_non_string_error);
-  ADD ("/cli-compat/fake/protocol-error", NEED_APPCTL,
-       test_fake_protocol_error);
-  ADD ("/cli-compat/fake/stray-messages", NEED_APPCTL, test_fake_stray);
+  for (gsize i = 0; i < G_N_ELEMENTS (fake_cases); i++)
+    g_test_add (fake_cases[i].path, Fixture, &fake_cases[i],
+                fake_fixture_set_up, test_fake, fixture_tear_down);
   ADD ("/cli-compat/ext/unix-names", NEED_APPCTL | NEED_OVSDB,
        test_ext_unix_names);
   ADD ("/cli-compat/ext/tcp", NEED_OVSDB, test_ext_tcp);
@@ -1376,5 +1145,8 @@ main (int argc, char **argv)
 
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  uc_test_ovs_clear (&ovs);
+  return status;
 }

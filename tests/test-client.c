@@ -11,14 +11,12 @@
 #include "config.h"
 
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
-#include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "uc-client.h"
 #include "uc-error.h"
-#include "uc-json-framer.h"
+#include "uc-test-util.h"
 
 /* Larger than any socket buffer, so that it arrives in many reads. */
 #define BIG_RESULT_SIZE (8 * 1024 * 1024)
@@ -29,6 +27,14 @@
 typedef struct _Fixture Fixture;
 typedef void (*ServeFunc) (Fixture *fixture);
 
+/* One step of a fake server's script: take a message and check it, then
+ * send text.  Either may be %NULL. */
+typedef struct
+{
+  const char *expect;
+  const char *send;
+} Step;
+
 struct _Fixture
 {
   char *dir;         /* (owned) */
@@ -36,11 +42,10 @@ struct _Fixture
   GSocket *listener; /* (owned) */
   GThread *thread;   /* (owned) (nullable) the fake server */
   ServeFunc serve;
+  const Step *script; /* (unowned) for serve_script(), ends with { NULL } */
 
   /* The server thread's own, until it is joined. */
   GSocket *conn;             /* (owned) (nullable) */
-  UcJsonFramer *framer;      /* (owned) */
-  GByteArray *pending;       /* (owned) bytes read, not yet framed */
   GCancellable *cancellable; /* (owned) for tests that cancel from it */
 };
 
@@ -48,26 +53,15 @@ static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
   g_autofree char *path = NULL;
 
-  fixture->dir = g_dir_make_tmp ("test-client-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = uc_test_make_tmp_dir ("test-client-XXXXXX");
   path = g_build_filename (fixture->dir, "fake.sock", NULL);
   fixture->stream_name = g_strconcat ("unix:", path, NULL);
 
-  fixture->listener = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                                    G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  address = g_unix_socket_address_new (path);
-  g_socket_bind (fixture->listener, address, FALSE, &error);
-  g_assert_no_error (error);
+  fixture->listener = uc_test_bind_unix (path);
   g_socket_listen (fixture->listener, &error);
   g_assert_no_error (error);
-
-  fixture->framer = uc_json_framer_new (UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
-                                        UC_JSON_DEFAULT_MAX_DEPTH);
-  fixture->pending = g_byte_array_new ();
   fixture->cancellable = g_cancellable_new ();
 
   alarm (WATCHDOG_SECONDS);
@@ -76,21 +70,15 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  g_autofree char *path = NULL;
-
   alarm (0);
   if (fixture->thread != NULL)
     g_thread_join (g_steal_pointer (&fixture->thread));
 
   g_clear_object (&fixture->conn);
   g_clear_object (&fixture->listener);
-  g_clear_pointer (&fixture->framer, uc_json_framer_free);
-  g_clear_pointer (&fixture->pending, g_byte_array_unref);
   g_clear_object (&fixture->cancellable);
 
-  path = g_build_filename (fixture->dir, "fake.sock", NULL);
-  g_unlink (path);
-  g_rmdir (fixture->dir);
+  uc_test_rm_rf (fixture->dir);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->stream_name, g_free);
 }
@@ -124,25 +112,9 @@ join_server (Fixture *fixture)
 }
 
 static void
-server_send (Fixture *fixture, const char *text, gsize length)
-{
-  g_autoptr (GError) error = NULL;
-  gsize sent = 0;
-
-  while (sent < length)
-    {
-      gssize n =
-        g_socket_send (fixture->conn, text + sent, length - sent, NULL, &error);
-
-      g_assert_no_error (error);
-      sent += (gsize) n;
-    }
-}
-
-static void
 server_send_text (Fixture *fixture, const char *text)
 {
-  server_send (fixture, text, strlen (text));
+  uc_test_send_text (fixture->conn, text);
 }
 
 /* Reads the next message the client sent; %NULL at the end of the
@@ -150,35 +122,7 @@ server_send_text (Fixture *fixture, const char *text)
 static char *
 server_receive (Fixture *fixture)
 {
-  for (;;)
-    {
-      g_autoptr (GError) error = NULL;
-      UcJsonFramerStatus status;
-      char buffer[4096];
-      gsize consumed = 0;
-      gssize n;
-
-      if (fixture->pending->len > 0)
-        {
-          status = uc_json_framer_feed (
-            fixture->framer, (const char *) fixture->pending->data,
-            fixture->pending->len, &consumed, &error);
-          g_assert_no_error (error);
-          g_byte_array_remove_range (fixture->pending, 0, (guint) consumed);
-          if (status == UC_JSON_FRAMER_MESSAGE)
-            return uc_json_framer_take_message (fixture->framer, NULL);
-        }
-
-      n = g_socket_receive (fixture->conn, buffer, sizeof buffer, NULL, &error);
-      g_assert_no_error (error);
-      if (n == 0)
-        {
-          g_assert_true (uc_json_framer_is_idle (fixture->framer));
-          return NULL;
-        }
-      g_byte_array_append (fixture->pending, (const guint8 *) buffer,
-                           (guint) n);
-    }
+  return uc_test_receive_message (fixture->conn);
 }
 
 static void
@@ -196,6 +140,29 @@ server_close (Fixture *fixture)
 
   g_socket_close (fixture->conn, &error);
   g_assert_no_error (error);
+}
+
+/* Plays the fixture's script, then waits for the client to close: it
+ * must send nothing more. */
+static void
+serve_script (Fixture *fixture)
+{
+  for (const Step *step = fixture->script;
+       step->expect != NULL || step->send != NULL; step++)
+    {
+      if (step->expect != NULL)
+        server_expect (fixture, step->expect);
+      if (step->send != NULL)
+        server_send_text (fixture, step->send);
+    }
+  g_assert_null (server_receive (fixture));
+}
+
+static void
+start_script (Fixture *fixture, const Step *script)
+{
+  fixture->script = script;
+  start_server (fixture, serve_script);
 }
 
 /* Client helpers. */
@@ -238,18 +205,16 @@ transact_expect_result (UcClient *client,
   assert_string_node (result, expected);
 }
 
+#define VERSION_REQUEST "{\"id\":0,\"method\":\"version\",\"params\":[]}"
+
 /* /client/transact/result */
 
-static void
-serve_results (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  server_send_text (fixture, "{\"id\":0,\"result\":\"1.0\\n\",\"error\":null}");
-  server_expect (fixture,
-                 "{\"id\":1,\"method\":\"vlog/set\",\"params\":[\"a\",\"b\"]}");
-  server_send_text (fixture, "{\"id\":1,\"result\":\"\",\"error\":null}");
-  g_assert_null (server_receive (fixture));
-}
+static const Step results_script[] = {
+  { VERSION_REQUEST, "{\"id\":0,\"result\":\"1.0\\n\",\"error\":null}" },
+  { "{\"id\":1,\"method\":\"vlog/set\",\"params\":[\"a\",\"b\"]}",
+    "{\"id\":1,\"result\":\"\",\"error\":null}" },
+  { NULL },
+};
 
 static void
 test_transact_result (Fixture *fixture, gconstpointer user_data)
@@ -257,7 +222,7 @@ test_transact_result (Fixture *fixture, gconstpointer user_data)
   g_autoptr (UcClient) client = NULL;
   const char *const args[] = { "a", "b", NULL };
 
-  start_server (fixture, serve_results);
+  start_script (fixture, results_script);
   client = connect_client (fixture);
   g_assert_true (UC_IS_JSONRPC (uc_client_get_jsonrpc (client)));
 
@@ -272,17 +237,15 @@ test_transact_result (Fixture *fixture, gconstpointer user_data)
 
 /* /client/transact/error-shapes */
 
-static void
-serve_errors (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"foo\",\"params\":[]}");
-  server_send_text (fixture, "{\"id\":0,\"error\":\"bad\\n\"}");
-  server_expect (fixture, "{\"id\":1,\"method\":\"foo\",\"params\":[]}");
-  server_send_text (fixture, "{\"id\":1,\"result\":null,\"error\":\"worse\"}");
-  server_expect (fixture, "{\"id\":2,\"method\":\"foo\",\"params\":[]}");
-  server_send_text (fixture, "{\"error\":{\"code\":5},\"id\":2}");
-  g_assert_null (server_receive (fixture));
-}
+static const Step errors_script[] = {
+  { "{\"id\":0,\"method\":\"foo\",\"params\":[]}",
+    "{\"id\":0,\"error\":\"bad\\n\"}" },
+  { "{\"id\":1,\"method\":\"foo\",\"params\":[]}",
+    "{\"id\":1,\"result\":null,\"error\":\"worse\"}" },
+  { "{\"id\":2,\"method\":\"foo\",\"params\":[]}",
+    "{\"error\":{\"code\":5},\"id\":2}" },
+  { NULL },
+};
 
 static void
 test_transact_error_shapes (Fixture *fixture, gconstpointer user_data)
@@ -291,7 +254,7 @@ test_transact_error_shapes (Fixture *fixture, gconstpointer user_data)
   const char *expected[] = { "bad\n", "worse" };
   gsize i;
 
-  start_server (fixture, serve_errors);
+  start_script (fixture, errors_script);
   client = connect_client (fixture);
 
   for (i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -324,92 +287,59 @@ test_transact_error_shapes (Fixture *fixture, gconstpointer user_data)
   join_server (fixture);
 }
 
-/* /client/transact/unknown-id */
+/* Conversations in which `version` gets a result in the end, whatever
+ * else the server sends first. */
+typedef struct
+{
+  const Step *script;
+  const char *result;
+} VersionCase;
+
+/* /client/transact/unknown-id: replies to requests the client never
+ * sent: another number, the right number as a string, and an error
+ * reply. */
+static const Step unknown_ids_script[] = {
+  { VERSION_REQUEST, "{\"id\":7,\"result\":\"stray\",\"error\":null}"
+                     "{\"id\":\"0\",\"result\":\"string\",\"error\":null}"
+                     " {\"id\":[0],\"error\":\"array\"}\n"
+                     "{\"id\":0,\"result\":\"mine\",\"error\":null}" },
+  { NULL },
+};
+static const VersionCase unknown_ids_case = { unknown_ids_script, "mine" };
+
+/* /client/transact/echo: the params come back as the result, with the
+ * request's id. */
+static const Step echo_script[] = {
+  { VERSION_REQUEST,
+    "{\"method\":\"echo\",\"params\":[\"x\",1,{\"y\":[]}],\"id\":\"echo\"}" },
+  { "{\"id\":\"echo\",\"result\":[\"x\",1,{\"y\":[]}],\"error\":null}",
+    "{\"method\":\"echo\",\"params\":[],\"id\":42}" },
+  { "{\"id\":42,\"result\":[],\"error\":null}",
+    "{\"id\":0,\"result\":\"after echo\",\"error\":null}" },
+  { NULL },
+};
+static const VersionCase echo_case = { echo_script, "after echo" };
+
+/* /client/transact/ignored: neither the notifications nor the request
+ * get an answer: the next thing the client does is close. */
+static const Step ignored_script[] = {
+  { VERSION_REQUEST, "{\"id\":null,\"method\":\"update\",\"params\":[1]}"
+                     "{\"method\":\"update\",\"params\":[2]}"
+                     "{\"id\":5,\"method\":\"list-commands\",\"params\":[]}"
+                     "{\"id\":0,\"result\":\"done\",\"error\":null}" },
+  { NULL },
+};
+static const VersionCase ignored_case = { ignored_script, "done" };
 
 static void
-serve_unknown_ids (Fixture *fixture)
+test_transact_version (Fixture *fixture, gconstpointer user_data)
 {
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  /* Replies to requests the client never sent: another number, the right
-   * number as a string, and an error reply. */
-  server_send_text (fixture,
-                    "{\"id\":7,\"result\":\"stray\",\"error\":null}"
-                    "{\"id\":\"0\",\"result\":\"string\",\"error\":null}"
-                    " {\"id\":[0],\"error\":\"array\"}\n"
-                    "{\"id\":0,\"result\":\"mine\",\"error\":null}");
-  g_assert_null (server_receive (fixture));
-}
-
-static void
-test_transact_unknown_id (Fixture *fixture, gconstpointer user_data)
-{
+  const VersionCase *version_case = user_data;
   g_autoptr (UcClient) client = NULL;
 
-  start_server (fixture, serve_unknown_ids);
+  start_script (fixture, version_case->script);
   client = connect_client (fixture);
-  transact_expect_result (client, "version", NULL, "mine");
-
-  g_clear_object (&client);
-  join_server (fixture);
-}
-
-/* /client/transact/echo */
-
-static void
-serve_echo (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  server_send_text (
-    fixture,
-    "{\"method\":\"echo\",\"params\":[\"x\",1,{\"y\":[]}],\"id\":\"echo\"}");
-  /* The params come back as the result, with the request's id. */
-  server_expect (
-    fixture,
-    "{\"id\":\"echo\",\"result\":[\"x\",1,{\"y\":[]}],\"error\":null}");
-  server_send_text (fixture, "{\"method\":\"echo\",\"params\":[],\"id\":42}");
-  server_expect (fixture, "{\"id\":42,\"result\":[],\"error\":null}");
-  server_send_text (fixture,
-                    "{\"id\":0,\"result\":\"after echo\",\"error\":null}");
-  g_assert_null (server_receive (fixture));
-}
-
-static void
-test_transact_echo (Fixture *fixture, gconstpointer user_data)
-{
-  g_autoptr (UcClient) client = NULL;
-
-  start_server (fixture, serve_echo);
-  client = connect_client (fixture);
-  transact_expect_result (client, "version", NULL, "after echo");
-
-  g_clear_object (&client);
-  join_server (fixture);
-}
-
-/* /client/transact/ignored */
-
-static void
-serve_ignored (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  server_send_text (fixture,
-                    "{\"id\":null,\"method\":\"update\",\"params\":[1]}"
-                    "{\"method\":\"update\",\"params\":[2]}"
-                    "{\"id\":5,\"method\":\"list-commands\",\"params\":[]}"
-                    "{\"id\":0,\"result\":\"done\",\"error\":null}");
-  /* Neither the notifications nor the request got an answer: the next
-   * thing the client does is close. */
-  g_assert_null (server_receive (fixture));
-}
-
-static void
-test_transact_ignored (Fixture *fixture, gconstpointer user_data)
-{
-  g_autoptr (UcClient) client = NULL;
-
-  start_server (fixture, serve_ignored);
-  client = connect_client (fixture);
-  transact_expect_result (client, "version", NULL, "done");
+  transact_expect_result (client, "version", NULL, version_case->result);
 
   g_clear_object (&client);
   join_server (fixture);
@@ -452,13 +382,10 @@ test_transact_closed (Fixture *fixture, gconstpointer user_data)
 
 /* /client/transact/protocol-error */
 
-static void
-serve_bad_json_rpc (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  server_send_text (fixture, "{\"id\":0,\"result\":\"x\",\"error\":\"both\"}");
-  g_assert_null (server_receive (fixture));
-}
+static const Step bad_json_rpc_script[] = {
+  { VERSION_REQUEST, "{\"id\":0,\"result\":\"x\",\"error\":\"both\"}" },
+  { NULL },
+};
 
 static void
 test_transact_protocol_error (Fixture *fixture, gconstpointer user_data)
@@ -466,7 +393,7 @@ test_transact_protocol_error (Fixture *fixture, gconstpointer user_data)
   g_autoptr (UcClient) client = NULL;
   g_autoptr (GError) error = NULL;
 
-  start_server (fixture, serve_bad_json_rpc);
+  start_script (fixture, bad_json_rpc_script);
   client = connect_client (fixture);
 
   g_test_expect_message ("jsonrpc", G_LOG_LEVEL_WARNING,
@@ -494,7 +421,7 @@ serve_big (Fixture *fixture)
   for (i = 0; i < BIG_RESULT_SIZE; i++)
     g_string_append_c (reply, 'a' + (char) (i % 26));
   g_string_append (reply, "\",\"error\":null}");
-  server_send (fixture, reply->str, reply->len);
+  uc_test_send_all (fixture->conn, reply->str, reply->len);
   g_assert_null (server_receive (fixture));
 }
 
@@ -575,16 +502,14 @@ connect_client_async (Fixture *fixture)
   return client;
 }
 
-static void
-serve_out_of_order (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"first\",\"params\":[]}");
-  server_expect (fixture,
-                 "{\"id\":1,\"method\":\"second\",\"params\":[\"2\"]}");
-  server_send_text (fixture, "{\"id\":1,\"result\":\"two\",\"error\":null}");
-  server_send_text (fixture, "{\"id\":0,\"result\":\"one\",\"error\":null}");
-  g_assert_null (server_receive (fixture));
-}
+/* Both requests, then both replies, the second first. */
+static const Step out_of_order_script[] = {
+  { "{\"id\":0,\"method\":\"first\",\"params\":[]}", NULL },
+  { "{\"id\":1,\"method\":\"second\",\"params\":[\"2\"]}",
+    "{\"id\":1,\"result\":\"two\",\"error\":null}" },
+  { NULL, "{\"id\":0,\"result\":\"one\",\"error\":null}" },
+  { NULL },
+};
 
 static void
 test_transact_async_pipelined (Fixture *fixture, gconstpointer user_data)
@@ -593,7 +518,7 @@ test_transact_async_pipelined (Fixture *fixture, gconstpointer user_data)
   AsyncResult first = { FALSE }, second = { FALSE };
   const char *const args[] = { "2", NULL };
 
-  start_server (fixture, serve_out_of_order);
+  start_script (fixture, out_of_order_script);
   client = connect_client_async (fixture);
 
   uc_client_transact_async (client, "first", NULL, NULL, on_transacted, &first);
@@ -692,13 +617,10 @@ test_transact_cancel_async (Fixture *fixture, gconstpointer user_data)
 
 /* /client/connect/errors */
 
-static void
-serve_version (Fixture *fixture)
-{
-  server_expect (fixture, "{\"id\":0,\"method\":\"version\",\"params\":[]}");
-  server_send_text (fixture, "{\"id\":0,\"result\":\"1.0\\n\",\"error\":null}");
-  g_assert_null (server_receive (fixture));
-}
+static const Step version_script[] = {
+  { VERSION_REQUEST, "{\"id\":0,\"result\":\"1.0\\n\",\"error\":null}" },
+  { NULL },
+};
 
 static void
 test_connect_errors (Fixture *fixture, gconstpointer user_data)
@@ -719,7 +641,7 @@ test_connect_errors (Fixture *fixture, gconstpointer user_data)
   g_clear_error (&error);
 
   /* A relative unix: name resolves under the rundir given. */
-  start_server (fixture, serve_version);
+  start_script (fixture, version_script);
   client = uc_client_connect ("unix:fake.sock", fixture->dir, NULL, &error);
   g_assert_no_error (error);
   transact_expect_result (client, "version", NULL, "1.0\n");
@@ -737,9 +659,12 @@ main (int argc, char **argv)
 
   ADD ("/client/transact/result", test_transact_result);
   ADD ("/client/transact/error-shapes", test_transact_error_shapes);
-  ADD ("/client/transact/unknown-id", test_transact_unknown_id);
-  ADD ("/client/transact/echo", test_transact_echo);
-  ADD ("/client/transact/ignored", test_transact_ignored);
+  g_test_add ("/client/transact/unknown-id", Fixture, &unknown_ids_case,
+              fixture_set_up, test_transact_version, fixture_tear_down);
+  g_test_add ("/client/transact/echo", Fixture, &echo_case, fixture_set_up,
+              test_transact_version, fixture_tear_down);
+  g_test_add ("/client/transact/ignored", Fixture, &ignored_case,
+              fixture_set_up, test_transact_version, fixture_tear_down);
   ADD ("/client/transact/closed", test_transact_closed);
   ADD ("/client/transact/protocol-error", test_transact_protocol_error);
   ADD ("/client/transact/big", test_transact_big);

@@ -6,11 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,6 +18,7 @@
 
 #include "uc-pidfile.h"
 #include "uc-server.h"
+#include "uc-test-util.h"
 
 /*
  * The built `unixctld` (path in $UNIXCTLD), run as a real process in a
@@ -33,7 +32,7 @@
 
 /* Long enough for a daemon under ASan on a loaded machine. */
 #define DEADLINE_US (20 * G_USEC_PER_SEC)
-#define POLL_US     (10 * 1000)
+#define DEADLINE_S  (DEADLINE_US / G_USEC_PER_SEC)
 
 #define VERSION_REPLY PACKAGE_NAME " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n"
 
@@ -45,42 +44,10 @@ typedef struct
   GArray *orphans;      /* (owned) (element-type pid_t) detached daemons */
 } Fixture;
 
-static const char *
-unixctld_path (void)
-{
-  const char *path = g_getenv ("UNIXCTLD");
-
-  if (path == NULL)
-    g_error ("UNIXCTLD is not set: run this test through meson");
-  return path;
-}
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fixture->rundir = g_dir_make_tmp ("test-daemon-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->rundir = uc_test_make_tmp_dir ("test-daemon-XXXXXX");
   fixture->pidfile = g_build_filename (fixture->rundir, "unixctld.pid", NULL);
   fixture->processes = g_ptr_array_new_with_free_func (g_object_unref);
   fixture->orphans = g_array_new (FALSE, FALSE, sizeof (pid_t));
@@ -110,21 +77,14 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 
   g_clear_pointer (&fixture->orphans, g_array_unref);
   g_clear_pointer (&fixture->processes, g_ptr_array_unref);
-  rm_rf (fixture->rundir);
+  uc_test_rm_rf (fixture->rundir);
   g_clear_pointer (&fixture->pidfile, g_free);
   g_clear_pointer (&fixture->rundir, g_free);
 }
 
-/* Child setup: a test that fails aborts without its tear-down, and must
- * not leave its daemons running. */
-static void
-die_with_test (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
 /* A launcher with both output streams piped and a UTF-8 locale, so that
- * messages compare byte for byte. */
+ * messages compare byte for byte.  A test that fails aborts without its
+ * tear-down: its daemons get SIGKILL then. */
 static GSubprocessLauncher *
 new_launcher (void)
 {
@@ -134,7 +94,8 @@ new_launcher (void)
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
   g_subprocess_launcher_unsetenv (launcher, "OVS_RUNDIR");
   g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
-  g_subprocess_launcher_set_child_setup (launcher, die_with_test, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGKILL), NULL);
   return launcher;
 }
 
@@ -150,7 +111,7 @@ spawn_with (Fixture *fixture,
   g_autoptr (GError) error = NULL;
   GSubprocess *process;
 
-  g_ptr_array_add (argv, g_strdup (unixctld_path ()));
+  g_ptr_array_add (argv, g_strdup (uc_test_built_program ("UNIXCTLD")));
   if (rundir)
     g_ptr_array_add (argv, g_strconcat ("--rundir=", fixture->rundir, NULL));
   for (gsize i = 0; args != NULL && args[i] != NULL; i++)
@@ -172,15 +133,6 @@ spawn (Fixture *fixture, const char *const *args)
   return spawn_with (fixture, launcher, TRUE, args);
 }
 
-static pid_t
-process_pid (GSubprocess *process)
-{
-  const char *id = g_subprocess_get_identifier (process);
-
-  g_assert_nonnull (id);
-  return (pid_t) atol (id);
-}
-
 static char *
 default_socket (const char *rundir, pid_t pid)
 {
@@ -189,27 +141,22 @@ default_socket (const char *rundir, pid_t pid)
   return g_build_filename (rundir, name, NULL);
 }
 
-/* Waits for @process to exit (GLib reaps it in its worker thread), then
- * returns its exit status, with its output in @out and @err.  A process
- * killed by a signal fails the test. */
+/* Waits for @process to exit, then returns its exit status, with its
+ * output in @out and @err.  A process killed by a signal fails the
+ * test. */
 static int
 wait_exit (GSubprocess *process, char **out, char **err)
 {
   g_autoptr (GError) error = NULL;
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
   g_autofree char *stdout_text = NULL;
   g_autofree char *stderr_text = NULL;
+  int status = uc_test_subprocess_wait (process, DEADLINE_US);
 
-  /* communicate() reads to the end of both pipes and reaps the process. */
-  while (g_subprocess_get_identifier (process) != NULL)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
-    }
+  /* communicate() reads to the end of both pipes. */
   g_subprocess_communicate_utf8 (process, NULL, NULL, &stdout_text,
                                  &stderr_text, &error);
   g_assert_no_error (error);
-  if (!g_subprocess_get_if_exited (process))
+  if (status < 0)
     g_error ("unixctld was killed by signal %d; stderr: %s",
              g_subprocess_get_term_sig (process), stderr_text);
 
@@ -217,7 +164,7 @@ wait_exit (GSubprocess *process, char **out, char **err)
     *out = g_steal_pointer (&stdout_text);
   if (err != NULL)
     *err = g_steal_pointer (&stderr_text);
-  return g_subprocess_get_exit_status (process);
+  return status;
 }
 
 /* Waits for an orphaned (detached) daemon to exit; returns its status. */
@@ -231,7 +178,7 @@ wait_orphan (Fixture *fixture, pid_t pid)
   while ((reaped = waitpid (pid, &status, WNOHANG)) == 0)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
+      g_usleep (UC_TEST_POLL_US);
     }
   g_assert_cmpint (reaped, ==, pid);
   for (guint i = 0; i < fixture->orphans->len; i++)
@@ -244,123 +191,41 @@ wait_orphan (Fixture *fixture, pid_t pid)
 }
 
 static GIOStream *
-try_connect (GSocketConnectable *address, GError **error)
-{
-  g_autoptr (GSocketClient) client = g_socket_client_new ();
-
-  g_socket_client_set_timeout (client, DEADLINE_US / G_USEC_PER_SEC);
-  /* The proxy resolver would read GSettings, absent in isolated dirs. */
-  g_socket_client_set_enable_proxy (client, FALSE);
-  return G_IO_STREAM (g_socket_client_connect (client, address, NULL, error));
-}
-
-static GIOStream *
 connect_unix (const char *path)
 {
-  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
-  g_autoptr (GError) error = NULL;
-  GIOStream *stream;
-
-  stream = try_connect (G_SOCKET_CONNECTABLE (address), &error);
-  g_assert_no_error (error);
-  return stream;
+  return G_IO_STREAM (uc_test_connect_unix (path, DEADLINE_S));
 }
 
 /* Connects to @path as soon as the daemon @process listens there. */
 static GIOStream *
 wait_for_socket (GSubprocess *process, const char *path)
 {
-  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+  GSocketConnection *connection =
+    uc_test_wait_for_unix_socket (process, path, DEADLINE_US);
 
-  for (;;)
+  if (connection == NULL)
     {
-      g_autoptr (GError) error = NULL;
-      GIOStream *stream;
+      g_autofree char *err = NULL;
 
-      stream = try_connect (G_SOCKET_CONNECTABLE (address), &error);
-      if (stream != NULL)
-        return stream;
-      if (g_subprocess_get_identifier (process) == NULL)
-        {
-          g_autofree char *err = NULL;
-
-          wait_exit (process, NULL, &err);
-          g_error ("unixctld exited before listening on %s: %s", path, err);
-        }
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
+      wait_exit (process, NULL, &err);
+      g_error ("unixctld exited before listening on %s: %s", path, err);
     }
+  return G_IO_STREAM (connection);
 }
 
-/* Sends one request and returns the reply, which must carry the same id.
- * Replies are read until they parse, as a client without a framer would. */
-static JsonObject *
-transact (GIOStream *stream, const char *method, const char *const *params)
+static GSocket *
+socket_of (GIOStream *stream)
 {
-  static gint64 next_id = 1;
-  gint64 id = next_id++;
-  g_autoptr (JsonBuilder) builder = json_builder_new ();
-  g_autoptr (JsonNode) request = NULL;
-  g_autoptr (GString) received = g_string_new (NULL);
-  g_autoptr (GError) error = NULL;
-  g_autofree char *text = NULL;
-  JsonObject *reply;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "method");
-  json_builder_add_string_value (builder, method);
-  json_builder_set_member_name (builder, "params");
-  json_builder_begin_array (builder);
-  for (gsize i = 0; params != NULL && params[i] != NULL; i++)
-    json_builder_add_string_value (builder, params[i]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_int_value (builder, id);
-  json_builder_end_object (builder);
-  request = json_builder_get_root (builder);
-  text = json_to_string (request, FALSE);
-
-  g_output_stream_write_all (g_io_stream_get_output_stream (stream), text,
-                             strlen (text), NULL, NULL, &error);
-  g_assert_no_error (error);
-
-  for (;;)
-    {
-      g_autoptr (JsonParser) parser = json_parser_new ();
-      char buf[4096];
-      gssize n;
-
-      n = g_input_stream_read (g_io_stream_get_input_stream (stream), buf,
-                               sizeof buf, NULL, &error);
-      g_assert_no_error (error);
-      g_assert_cmpint (n, >, 0);
-      g_string_append_len (received, buf, n);
-
-      if (json_parser_load_from_data (parser, received->str, received->len,
-                                      NULL))
-        {
-          JsonNode *root = json_parser_get_root (parser);
-
-          g_assert_true (JSON_NODE_HOLDS_OBJECT (root));
-          reply = json_object_ref (json_node_get_object (root));
-          break;
-        }
-    }
-
-  g_assert_cmpint (json_object_get_int_member (reply, "id"), ==, id);
-  return reply;
+  return g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
 }
 
 /* The text result of a successful request. */
 static char *
-call (GIOStream *stream, const char *method, const char *const *params)
+call (GIOStream *stream, const char *method)
 {
-  g_autoptr (JsonObject) reply = transact (stream, method, params);
-  JsonNode *error = json_object_get_member (reply, "error");
+  g_autoptr (JsonNode) result = uc_test_call (socket_of (stream), method, NULL);
 
-  g_assert_true (error == NULL || JSON_NODE_HOLDS_NULL (error));
-  return g_strdup (json_object_get_string_member (reply, "result"));
+  return g_strdup (json_node_get_string (result));
 }
 
 /* Checks that @stream is served by a unixctld: `version` and
@@ -368,8 +233,8 @@ call (GIOStream *stream, const char *method, const char *const *params)
 static void
 assert_serves (GIOStream *stream)
 {
-  g_autofree char *version = call (stream, "version", NULL);
-  g_autofree char *commands = call (stream, "list-commands", NULL);
+  g_autofree char *version = call (stream, "version");
+  g_autofree char *commands = call (stream, "list-commands");
 
   g_assert_cmpstr (version, ==, VERSION_REPLY);
   g_assert_true (g_str_has_prefix (commands, "The available commands are:\n"));
@@ -377,23 +242,12 @@ assert_serves (GIOStream *stream)
   g_assert_nonnull (strstr (commands, "\n  version "));
 }
 
-static char *
-read_file (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
 /* The pidfile holds "%ld\n" with @pid, and @pid holds its POSIX lock (as
  * ovs-appctl checks it). */
 static void
 assert_pidfile (const char *path, pid_t pid)
 {
-  g_autofree char *contents = read_file (path);
+  g_autofree char *contents = uc_test_read_file (path);
   g_autofree char *expected = g_strdup_printf ("%ld\n", (long) pid);
   g_autoptr (GError) error = NULL;
   struct flock lock = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -414,32 +268,10 @@ assert_pidfile (const char *path, pid_t pid)
   g_assert_cmpint (read_pid, ==, pid);
 }
 
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* The names in @dir_path, sorted and joined with spaces. */
-static char *
-list_dir (const char *dir_path)
-{
-  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  const char *name;
-
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, (gpointer) name);
-  g_ptr_array_sort (names, compare_names);
-  g_ptr_array_add (names, NULL);
-  return g_strjoinv (" ", (char **) names->pdata);
-}
-
 static void
 assert_dir (const char *dir_path, const char *expected)
 {
-  g_autofree char *names = list_dir (dir_path);
+  g_autofree char *names = uc_test_list_dir (dir_path);
 
   g_assert_cmpstr (names, ==, expected);
 }
@@ -459,13 +291,25 @@ stop_with_signal (Fixture *fixture, GSubprocess *process, int signum)
   assert_dir (fixture->rundir, "");
 }
 
+/* The daemon @pid runs with the default names: its pidfile and its
+ * socket, and nothing else, are in the run directory. */
+static void
+assert_default_files (Fixture *fixture, pid_t pid)
+{
+  g_autofree char *names =
+    g_strdup_printf ("unixctld.%ld.ctl unixctld.pid", (long) pid);
+
+  assert_pidfile (fixture->pidfile, pid);
+  assert_dir (fixture->rundir, names);
+}
+
 /* Starts a daemon with the default names and waits until it serves. */
 static GSubprocess *
 start_default (Fixture *fixture, GIOStream **stream_out)
 {
   GSubprocess *process = spawn (fixture, NULL);
   g_autofree char *socket =
-    default_socket (fixture->rundir, process_pid (process));
+    default_socket (fixture->rundir, uc_test_subprocess_pid (process));
   g_autoptr (GIOStream) stream = wait_for_socket (process, socket);
 
   if (stream_out != NULL)
@@ -478,13 +322,9 @@ test_foreground_serves (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GIOStream) stream = NULL;
   GSubprocess *process = start_default (fixture, &stream);
-  pid_t pid = process_pid (process);
-  g_autofree char *expected =
-    g_strdup_printf ("unixctld.%ld.ctl unixctld.pid", (long) pid);
 
   assert_serves (stream);
-  assert_pidfile (fixture->pidfile, pid);
-  assert_dir (fixture->rundir, expected);
+  assert_default_files (fixture, uc_test_subprocess_pid (process));
 
   g_io_stream_close (stream, NULL, NULL);
   stop_with_signal (fixture, process, GPOINTER_TO_INT (user_data));
@@ -500,7 +340,7 @@ test_exit_command (Fixture *fixture, gconstpointer user_data)
   g_autofree char *err = NULL;
   JsonNode *error;
 
-  reply = transact (stream, "exit", NULL);
+  reply = uc_test_transact (socket_of (stream), "exit", NULL);
   error = json_object_get_member (reply, "error");
   g_assert_true (error == NULL || JSON_NODE_HOLDS_NULL (error));
 
@@ -510,27 +350,35 @@ test_exit_command (Fixture *fixture, gconstpointer user_data)
   assert_dir (fixture->rundir, "");
 }
 
+/* @second, started while the daemon @pid runs with the same pidfile,
+ * must exit 1 and say why; its stdout goes to @out. */
+static void
+assert_already_running (Fixture *fixture,
+                        GSubprocess *second,
+                        pid_t pid,
+                        char **out)
+{
+  g_autofree char *err = NULL;
+  g_autofree char *expected =
+    g_strdup_printf ("unixctld: %s: already running as pid %ld, aborting\n",
+                     fixture->pidfile, (long) pid);
+
+  g_assert_cmpint (wait_exit (second, out, &err), ==, 1);
+  g_assert_cmpstr (err, ==, expected);
+}
+
 static void
 test_pidfile_already_running (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GIOStream) stream = NULL;
   GSubprocess *first = start_default (fixture, &stream);
-  pid_t pid = process_pid (first);
-  GSubprocess *second = spawn (fixture, NULL);
-  g_autofree char *err = NULL;
-  g_autofree char *expected =
-    g_strdup_printf ("unixctld: %s: already running as pid %ld, aborting\n",
-                     fixture->pidfile, (long) pid);
-  g_autofree char *names =
-    g_strdup_printf ("unixctld.%ld.ctl unixctld.pid", (long) pid);
+  pid_t pid = uc_test_subprocess_pid (first);
 
-  g_assert_cmpint (wait_exit (second, NULL, &err), ==, 1);
-  g_assert_cmpstr (err, ==, expected);
+  assert_already_running (fixture, spawn (fixture, NULL), pid, NULL);
 
   /* The refused daemon left nothing behind and the first one still
    * serves. */
-  assert_dir (fixture->rundir, names);
-  assert_pidfile (fixture->pidfile, pid);
+  assert_default_files (fixture, pid);
   assert_serves (stream);
 
   g_io_stream_close (stream, NULL, NULL);
@@ -558,7 +406,7 @@ test_pidfile_names (Fixture *fixture, gconstpointer user_data)
   process = spawn (fixture, relative);
   stream = wait_for_socket (process, my_ctl);
   assert_serves (stream);
-  assert_pidfile (my_pid, process_pid (process));
+  assert_pidfile (my_pid, uc_test_subprocess_pid (process));
   assert_dir (fixture->rundir, "my.ctl my.pid");
   g_object_unref (stream);
   stop_with_signal (fixture, process, SIGTERM);
@@ -568,7 +416,7 @@ test_pidfile_names (Fixture *fixture, gconstpointer user_data)
   process = spawn (fixture, absolute);
   stream = wait_for_socket (process, abs_socket);
   assert_serves (stream);
-  assert_pidfile (abs_pidfile, process_pid (process));
+  assert_pidfile (abs_pidfile, uc_test_subprocess_pid (process));
   assert_dir (abs_dir, "p.pid s.ctl");
   g_object_unref (stream);
   g_subprocess_send_signal (process, SIGTERM);
@@ -578,9 +426,10 @@ test_pidfile_names (Fixture *fixture, gconstpointer user_data)
 
   /* --pidfile alone keeps the default name. */
   process = spawn (fixture, bare);
-  bare_socket = default_socket (fixture->rundir, process_pid (process));
+  bare_socket =
+    default_socket (fixture->rundir, uc_test_subprocess_pid (process));
   stream = wait_for_socket (process, bare_socket);
-  assert_pidfile (fixture->pidfile, process_pid (process));
+  assert_pidfile (fixture->pidfile, uc_test_subprocess_pid (process));
   g_object_unref (stream);
   stop_with_signal (fixture, process, SIGTERM);
 }
@@ -593,11 +442,11 @@ test_pidfile_overwrite (Fixture *fixture, gconstpointer user_data)
   const char *args[] = { "--overwrite-pidfile", NULL };
   GSubprocess *second = spawn (fixture, args);
   g_autofree char *second_socket =
-    default_socket (fixture->rundir, process_pid (second));
+    default_socket (fixture->rundir, uc_test_subprocess_pid (second));
   g_autoptr (GIOStream) second_stream = wait_for_socket (second, second_socket);
 
   /* The pidfile names the second daemon now; both serve. */
-  assert_pidfile (fixture->pidfile, process_pid (second));
+  assert_pidfile (fixture->pidfile, uc_test_subprocess_pid (second));
   assert_serves (first_stream);
   assert_serves (second_stream);
 
@@ -605,7 +454,7 @@ test_pidfile_overwrite (Fixture *fixture, gconstpointer user_data)
   g_io_stream_close (first_stream, NULL, NULL);
   g_subprocess_send_signal (first, SIGTERM);
   g_assert_cmpint (wait_exit (first, NULL, NULL), ==, 0);
-  assert_pidfile (fixture->pidfile, process_pid (second));
+  assert_pidfile (fixture->pidfile, uc_test_subprocess_pid (second));
 
   g_io_stream_close (second_stream, NULL, NULL);
   stop_with_signal (fixture, second, SIGTERM);
@@ -615,11 +464,10 @@ static void
 test_stale_default_socket (Fixture *fixture, gconstpointer user_data)
 {
   GSubprocess *killed = start_default (fixture, NULL);
-  pid_t killed_pid = process_pid (killed);
+  pid_t killed_pid = uc_test_subprocess_pid (killed);
   g_autofree char *killed_socket = default_socket (fixture->rundir, killed_pid);
   g_autoptr (GIOStream) stream = NULL;
   g_autoptr (GError) error = NULL;
-  g_autofree char *expected = NULL;
   GSubprocess *process;
   GPid pid;
 
@@ -636,10 +484,7 @@ test_stale_default_socket (Fixture *fixture, gconstpointer user_data)
    * socket. */
   process = start_default (fixture, &stream);
   assert_serves (stream);
-  assert_pidfile (fixture->pidfile, process_pid (process));
-  expected = g_strdup_printf ("unixctld.%ld.ctl unixctld.pid",
-                              (long) process_pid (process));
-  assert_dir (fixture->rundir, expected);
+  assert_default_files (fixture, uc_test_subprocess_pid (process));
 
   g_io_stream_close (stream, NULL, NULL);
   stop_with_signal (fixture, process, SIGTERM);
@@ -665,7 +510,7 @@ test_stale_fixed_socket (Fixture *fixture, gconstpointer user_data)
   process = spawn (fixture, args);
   stream = wait_for_socket (process, socket);
   assert_serves (stream);
-  assert_pidfile (fixture->pidfile, process_pid (process));
+  assert_pidfile (fixture->pidfile, uc_test_subprocess_pid (process));
 
   g_io_stream_close (stream, NULL, NULL);
   stop_with_signal (fixture, process, SIGTERM);
@@ -683,7 +528,7 @@ test_unixctl_none (Fixture *fixture, gconstpointer user_data)
   /* Only the remote listens: no control socket was made. */
   assert_serves (stream);
   assert_dir (fixture->rundir, "remote.ctl unixctld.pid");
-  assert_pidfile (fixture->pidfile, process_pid (process));
+  assert_pidfile (fixture->pidfile, uc_test_subprocess_pid (process));
 
   g_io_stream_close (stream, NULL, NULL);
   stop_with_signal (fixture, process, SIGTERM);
@@ -726,12 +571,12 @@ test_remote_ptcp (Fixture *fixture, gconstpointer user_data)
 
   address = G_SOCKET_CONNECTABLE (
     g_inet_socket_address_new_from_string ("127.0.0.1", (guint) port));
-  tcp = try_connect (address, &error);
+  tcp = G_IO_STREAM (uc_test_connect (address, DEADLINE_S, &error));
   g_assert_no_error (error);
   assert_serves (tcp);
 
   /* The control socket serves as well. */
-  socket = default_socket (fixture->rundir, process_pid (process));
+  socket = default_socket (fixture->rundir, uc_test_subprocess_pid (process));
   local = connect_unix (socket);
   assert_serves (local);
 
@@ -759,7 +604,7 @@ test_detach_ready (Fixture *fixture, gconstpointer user_data)
 {
   const char *args[] = { "--detach", NULL };
   GSubprocess *parent = spawn (fixture, args);
-  pid_t parent_pid = process_pid (parent);
+  pid_t parent_pid = uc_test_subprocess_pid (parent);
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
   g_autofree char *socket = NULL;
@@ -832,13 +677,10 @@ test_detach_failure (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GIOStream) stream = NULL;
   GSubprocess *first = start_default (fixture, &stream);
-  pid_t pid = process_pid (first);
+  pid_t pid = uc_test_subprocess_pid (first);
   const char *args[] = { "--detach", NULL };
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;
-  g_autofree char *expected =
-    g_strdup_printf ("unixctld: %s: already running as pid %ld, aborting\n",
-                     fixture->pidfile, (long) pid);
   g_autofree char *long_name = g_strnfill (120, 'x');
   g_autofree char *long_arg = g_strconcat ("--unixctl=", long_name, NULL);
   const char *late_args[] = { "--detach", "--pidfile=late.pid", long_arg,
@@ -848,15 +690,12 @@ test_detach_failure (Fixture *fixture, gconstpointer user_data)
   GSubprocess *second;
 
   /* The child fails to take the pidfile; the parent reports it. */
-  second = spawn (fixture, args);
-  g_assert_cmpint (wait_exit (second, &out, &err), ==, 1);
+  assert_already_running (fixture, spawn (fixture, args), pid, &out);
   g_assert_cmpstr (out, ==, "");
-  g_assert_cmpstr (err, ==, expected);
   assert_pidfile (fixture->pidfile, pid);
 
   /* A later failure (a socket name too long to bind) too, and the child
    * removes the pidfile it had taken. */
-  g_clear_pointer (&err, g_free);
   second = spawn (fixture, late_args);
   g_assert_cmpint (wait_exit (second, NULL, &err), ==, 1);
   g_assert_true (g_str_has_prefix (err, "unixctld: "));
@@ -897,7 +736,7 @@ test_rundir_from_env (Fixture *fixture, gconstpointer user_data)
     }
 
   process = spawn_with (fixture, launcher, FALSE, NULL);
-  socket = default_socket (expected_rundir, process_pid (process));
+  socket = default_socket (expected_rundir, uc_test_subprocess_pid (process));
   stream = wait_for_socket (process, socket);
   assert_serves (stream);
 
@@ -905,7 +744,7 @@ test_rundir_from_env (Fixture *fixture, gconstpointer user_data)
   g_assert_true (S_ISDIR (st.st_mode));
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
   pidfile = g_build_filename (expected_rundir, "unixctld.pid", NULL);
-  assert_pidfile (pidfile, process_pid (process));
+  assert_pidfile (pidfile, uc_test_subprocess_pid (process));
 
   g_io_stream_close (stream, NULL, NULL);
   g_subprocess_send_signal (process, SIGTERM);
@@ -938,7 +777,7 @@ lower_fd_limit (gpointer user_data)
 {
   struct rlimit rl;
 
-  die_with_test (NULL);
+  uc_test_die_with_parent (GINT_TO_POINTER (SIGKILL));
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 64)
     {
       rl.rlim_cur = 64;
@@ -969,12 +808,12 @@ test_fd_limit (Fixture *fixture, gconstpointer user_data)
 
   g_subprocess_launcher_set_child_setup (launcher, lower_fd_limit, NULL, NULL);
   process = spawn_with (fixture, launcher, TRUE, NULL);
-  socket = default_socket (fixture->rundir, process_pid (process));
+  socket = default_socket (fixture->rundir, uc_test_subprocess_pid (process));
   stream = wait_for_socket (process, socket);
 
-  limits_path =
-    g_strdup_printf ("/proc/%ld/limits", (long) process_pid (process));
-  limits = read_file (limits_path);
+  limits_path = g_strdup_printf ("/proc/%ld/limits",
+                                 (long) uc_test_subprocess_pid (process));
+  limits = uc_test_read_file (limits_path);
   lines = g_strsplit (limits, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {

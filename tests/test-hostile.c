@@ -13,7 +13,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,6 +20,7 @@
 
 #include "uc-json-framer.h"
 #include "uc-server.h"
+#include "uc-test-util.h"
 
 /*
  * The built `unixctld` (path in $UNIXCTLD) against hostile and broken
@@ -71,13 +71,17 @@
 /* For a transaction that must be answered promptly while the daemon is
  * under attack elsewhere. */
 #define PROMPT_US (2 * SCALE * G_USEC_PER_SEC)
-#define POLL_US   (10 * 1000)
 
 /* Resident memory the daemon may keep after a scenario, in KiB. */
 #define RSS_SLACK_KB (UNDER_ASAN ? 256 * 1024 : 2 * 1024)
 
 #define VERSION_REPLY_TEXT \
   PACKAGE_NAME " (" PACKAGE_NAME ") " PACKAGE_VERSION "\\n"
+
+/* The reply to a version request with id 1 and arguments. */
+#define VERSION_ARGUMENTS_REPLY                                             \
+  "{\"id\":1,\"error\":\"\\\"version\\\" command takes at most 0 arguments" \
+  "\\n\"}"
 
 #define REMOTE_MAX_CONNECTIONS 5
 #define REMOTE_IDLE_TIMEOUT_S  1
@@ -112,36 +116,6 @@ typedef struct
 
 /* Small helpers. */
 
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) &&
-          !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        rm_rf (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static char *
-read_text_file (const char *path)
-{
-  g_autoptr (GError) error = NULL;
-  char *contents = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return contents;
-}
-
 static gint64
 remaining_ms (gint64 deadline)
 {
@@ -152,51 +126,12 @@ remaining_ms (gint64 deadline)
 
 /* The daemon as /proc shows it. */
 
-static guint64
-daemon_rss_kb (Fixture *fixture)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", fixture->pid);
-  g_autofree char *status = read_text_file (path);
-  const char *line = strstr (status, "\nVmRSS:");
-
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10);
-}
-
-/* The daemon's open descriptors, and optionally what they are. */
-static guint
-daemon_n_fds (Fixture *fixture, char **list)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/fd", fixture->pid);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
-  g_autoptr (GString) text = g_string_new (NULL);
-  const char *name;
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      if (list != NULL)
-        {
-          g_autofree char *link = g_build_filename (path, name, NULL);
-          g_autofree char *target = g_file_read_link (link, NULL);
-
-          g_string_append_printf (text, " %s→%s", name,
-                                  target != NULL ? target : "?");
-        }
-      n++;
-    }
-  if (list != NULL)
-    *list = g_strdup (text->str);
-  return n;
-}
-
 /* CPU time the daemon has used, user and system, in clock ticks. */
 static guint64
 daemon_cpu_ticks (Fixture *fixture)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/stat", fixture->pid);
-  g_autofree char *stat = read_text_file (path);
+  g_autofree char *stat = uc_test_read_file (path);
   g_auto (GStrv) fields = NULL;
   const char *after_name = strrchr (stat, ')');
 
@@ -213,7 +148,7 @@ assert_daemon_alive (Fixture *fixture)
 {
   if (g_subprocess_get_identifier (fixture->daemon) == NULL)
     {
-      g_autofree char *log = read_text_file (fixture->log);
+      g_autofree char *log = uc_test_read_file (fixture->log);
 
       g_error ("unixctld died; its log:\n%s", log);
     }
@@ -222,7 +157,7 @@ assert_daemon_alive (Fixture *fixture)
 /* Raw sockets. */
 
 static int
-connect_unix_fd (const char *path, gboolean nonblocking, int *error_out)
+connect_unix_fd (const char *path, gboolean nonblocking)
 {
   struct sockaddr_un address = { .sun_family = AF_UNIX };
   int fd;
@@ -233,22 +168,14 @@ connect_unix_fd (const char *path, gboolean nonblocking, int *error_out)
     AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   g_assert_cmpint (fd, >=, 0);
   if (connect (fd, (struct sockaddr *) &address, sizeof address) < 0)
-    {
-      int saved = errno;
-
-      close (fd);
-      if (error_out == NULL)
-        g_error ("connect to %s: %s", path, g_strerror (saved));
-      *error_out = saved;
-      return -1;
-    }
+    g_error ("connect to %s: %s", path, g_strerror (errno));
   return fd;
 }
 
 static int
 connect_unix (Fixture *fixture)
 {
-  return connect_unix_fd (fixture->socket, FALSE, NULL);
+  return connect_unix_fd (fixture->socket, FALSE);
 }
 
 /* A TCP connection to the daemon's remote.  Non-blocking ones may still
@@ -275,13 +202,17 @@ connect_tcp (Fixture *fixture, gboolean nonblocking)
   return fd;
 }
 
-/* Closes @fd with a TCP or unix reset instead of an orderly end. */
+/* Closes @fd; with @reset, with a TCP or unix reset instead of an
+ * orderly end. */
 static void
-close_with_reset (int fd)
+hang_up (int fd, gboolean reset)
 {
-  struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+  if (reset)
+    {
+      struct linger linger = { .l_onoff = 1, .l_linger = 0 };
 
-  setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+      setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+    }
   close (fd);
 }
 
@@ -448,16 +379,74 @@ expect_version_reply (int fd, const char *id, gint64 deadline)
   g_assert_cmpstr (reply, ==, expected);
 }
 
+/* Sends version_request(@id) on @fd; its reply must come by @deadline. */
+static void
+transact_version (int fd, const char *id, gint64 deadline)
+{
+  g_autofree char *request = version_request (id);
+
+  g_assert_true (send_text (fd, request));
+  expect_version_reply (fd, id, deadline);
+}
+
+/* Sends a version request on each of @fds at once, with its index as the
+ * id, then reads every reply. */
+static void
+transact_version_all (const int *fds, guint n_fds)
+{
+  gint64 deadline;
+
+  for (guint i = 0; i < n_fds; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%u", i);
+      g_autofree char *request = version_request (id);
+
+      g_assert_true (send_text (fds[i], request));
+    }
+
+  deadline = g_get_monotonic_time () + DEADLINE_US;
+  for (guint i = 0; i < n_fds; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%u", i);
+
+      expect_version_reply (fds[i], id, deadline);
+    }
+}
+
 /* A fresh connection is answered, within @timeout_us. */
 static void
 assert_serves (Fixture *fixture, gint64 timeout_us)
 {
   gint64 deadline = g_get_monotonic_time () + timeout_us;
-  g_autofree char *request = version_request ("\"fresh\"");
+  int fd = connect_unix (fixture);
+
+  transact_version (fd, "\"fresh\"", deadline);
+  close (fd);
+}
+
+/* Sends @text on a new connection: the daemon must close it without a
+ * reply.  The send itself may fail, if the daemon closes first. */
+static void
+assert_refused (Fixture *fixture, const char *text)
+{
+  int fd = connect_unix (fixture);
+
+  send_text (fd, text);
+  assert_closed_without_reply (fd);
+  close (fd);
+}
+
+/* Sends @request on a new connection: the daemon must answer exactly
+ * @expected. */
+static void
+assert_answered (Fixture *fixture, const char *request, const char *expected)
+{
+  g_autofree char *reply = NULL;
   int fd = connect_unix (fixture);
 
   g_assert_true (send_text (fd, request));
-  expect_version_reply (fd, "\"fresh\"", deadline);
+  reply = receive_message (fd, NULL, g_get_monotonic_time () + DEADLINE_US);
+  g_assert_cmpstr (reply, ==, expected);
   close (fd);
 }
 
@@ -467,17 +456,17 @@ wait_fds_at_baseline (Fixture *fixture)
 {
   gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
 
-  while (daemon_n_fds (fixture, NULL) != fixture->base_fds)
+  while (uc_test_proc_count_fds (fixture->pid, NULL) != fixture->base_fds)
     {
       if (g_get_monotonic_time () > deadline)
         {
           g_autofree char *list = NULL;
-          guint n = daemon_n_fds (fixture, &list);
+          guint n = uc_test_proc_count_fds (fixture->pid, &list);
 
           g_error ("unixctld holds %u descriptors, not %u:\n%s\nbefore:\n%s", n,
                    fixture->base_fds, list, fixture->base_fd_list);
         }
-      g_usleep (POLL_US);
+      g_usleep (UC_TEST_POLL_US);
     }
 }
 
@@ -488,13 +477,14 @@ wait_rss_at_baseline (Fixture *fixture)
   gint64 deadline = g_get_monotonic_time () + 5 * SCALE * G_USEC_PER_SEC;
   guint64 rss;
 
-  while ((rss = daemon_rss_kb (fixture)) > fixture->base_rss_kb + RSS_SLACK_KB)
+  while ((rss = uc_test_proc_rss_kib (fixture->pid)) >
+         fixture->base_rss_kb + RSS_SLACK_KB)
     {
       if (g_get_monotonic_time () > deadline)
         g_error ("unixctld's RSS is %" G_GUINT64_FORMAT " KiB, more than "
                  "%" G_GUINT64_FORMAT " KiB + %u KiB",
                  rss, fixture->base_rss_kb, (guint) RSS_SLACK_KB);
-      g_usleep (POLL_US);
+      g_usleep (UC_TEST_POLL_US);
     }
   g_test_message ("RSS %" G_GUINT64_FORMAT " KiB (baseline %" G_GUINT64_FORMAT
                   " KiB)",
@@ -518,8 +508,7 @@ daemon_child_setup (gpointer user_data)
 {
   const DaemonConfig *config = user_data;
 
-  /* A test that aborts must not leave a daemon running. */
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
+  uc_test_die_with_parent (GINT_TO_POINTER (SIGTERM));
   if (config->fd_limit > 0)
     {
       /* The daemon raises its soft limit to the hard one: lower both. */
@@ -529,30 +518,12 @@ daemon_child_setup (gpointer user_data)
     }
 }
 
-/* A TCP port that was free a moment ago. */
-static guint16
-pick_free_port (void)
-{
-  struct sockaddr_in address = {
-    .sin_family = AF_INET,
-    .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
-  };
-  socklen_t length = sizeof address;
-  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-  g_assert_cmpint (fd, >=, 0);
-  g_assert_no_errno (bind (fd, (struct sockaddr *) &address, sizeof address));
-  g_assert_no_errno (getsockname (fd, (struct sockaddr *) &address, &length));
-  close (fd);
-  return ntohs (address.sin_port);
-}
-
 /* The daemon's descriptors once they stop changing. */
 static guint
 settled_n_fds (Fixture *fixture)
 {
   gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
-  guint previous = daemon_n_fds (fixture, NULL);
+  guint previous = uc_test_proc_count_fds (fixture->pid, NULL);
   guint n_same = 0;
 
   while (n_same < 5)
@@ -560,8 +531,8 @@ settled_n_fds (Fixture *fixture)
       guint n;
 
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
-      n = daemon_n_fds (fixture, NULL);
+      g_usleep (UC_TEST_POLL_US);
+      n = uc_test_proc_count_fds (fixture->pid, NULL);
       n_same = n == previous ? n_same + 1 : 0;
       previous = n;
     }
@@ -575,16 +546,12 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GError) error = NULL;
-  const char *unixctld = g_getenv ("UNIXCTLD");
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+  g_autoptr (GSocketConnection) probe = NULL;
+  const char *unixctld = uc_test_built_program ("UNIXCTLD");
   int fd;
 
-  if (unixctld == NULL)
-    g_error ("UNIXCTLD is not set: run this test through meson");
-
   fixture->config = user_data;
-  fixture->dir = g_dir_make_tmp ("test-hostile-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = uc_test_make_tmp_dir ("test-hostile-XXXXXX");
   fixture->rundir = g_build_filename (fixture->dir, "run", NULL);
   g_assert_no_errno (g_mkdir (fixture->rundir, 0700));
   fixture->socket = g_build_filename (fixture->rundir, "unixctld.ctl", NULL);
@@ -595,7 +562,7 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   g_ptr_array_add (argv, g_strconcat ("--unixctl=", fixture->socket, NULL));
   if (fixture->config->remote)
     {
-      fixture->tcp_port = pick_free_port ();
+      fixture->tcp_port = uc_test_pick_free_port ();
       g_ptr_array_add (argv, g_strdup_printf ("--remote=ptcp:%u:127.0.0.1",
                                               fixture->tcp_port));
       g_ptr_array_add (argv, g_strdup_printf ("--remote-max-connections=%u",
@@ -629,21 +596,13 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   fixture->daemon = g_subprocess_launcher_spawnv (
     launcher, (const char *const *) argv->pdata, &error);
   g_assert_no_error (error);
-  fixture->pid = (pid_t) atol (g_subprocess_get_identifier (fixture->daemon));
+  fixture->pid = uc_test_subprocess_pid (fixture->daemon);
 
-  /* Polled: the daemon has no readiness signal in the foreground. */
-  for (;;)
-    {
-      int connect_error = 0;
-
-      fd = connect_unix_fd (fixture->socket, FALSE, &connect_error);
-      if (fd >= 0)
-        break;
-      assert_daemon_alive (fixture);
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
-    }
-  close (fd);
+  probe = uc_test_wait_for_unix_socket (fixture->daemon, fixture->socket,
+                                        DEADLINE_US);
+  if (probe == NULL)
+    assert_daemon_alive (fixture);
+  g_clear_object (&probe);
 
   /* Warm up what the first connections, requests and peer-provoked log
    * lines allocate once, so that the baseline is the steady state. */
@@ -658,8 +617,8 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
     }
 
   fixture->base_fds = settled_n_fds (fixture);
-  daemon_n_fds (fixture, &fixture->base_fd_list);
-  fixture->base_rss_kb = daemon_rss_kb (fixture);
+  uc_test_proc_count_fds (fixture->pid, &fixture->base_fd_list);
+  fixture->base_rss_kb = uc_test_proc_rss_kib (fixture->pid);
   g_test_message ("baseline: %u descriptors, RSS %" G_GUINT64_FORMAT " KiB",
                   fixture->base_fds, fixture->base_rss_kb);
 }
@@ -667,32 +626,21 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
-  g_autoptr (GDir) dir = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autofree char *left = NULL;
 
   /* A clean stop: exit 0 (under ASan, also no leak), nothing left. */
   assert_daemon_alive (fixture);
   g_subprocess_send_signal (fixture->daemon, SIGTERM);
-  while (g_subprocess_get_identifier (fixture->daemon) != NULL)
+  if (uc_test_subprocess_wait (fixture->daemon, DEADLINE_US) != 0)
     {
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
-    }
-  g_subprocess_wait (fixture->daemon, NULL, &error);
-  g_assert_no_error (error);
-  if (!g_subprocess_get_if_exited (fixture->daemon) ||
-      g_subprocess_get_exit_status (fixture->daemon) != 0)
-    {
-      g_autofree char *log = read_text_file (fixture->log);
+      g_autofree char *log = uc_test_read_file (fixture->log);
 
       g_error ("unixctld did not exit cleanly; its log:\n%s", log);
     }
-  dir = g_dir_open (fixture->rundir, 0, NULL);
-  g_assert_nonnull (dir);
-  g_assert_null (g_dir_read_name (dir));
+  left = uc_test_list_dir (fixture->rundir);
+  g_assert_cmpstr (left, ==, "");
 
-  rm_rf (fixture->dir);
+  uc_test_rm_rf (fixture->dir);
   g_clear_object (&fixture->daemon);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->rundir, g_free);
@@ -747,12 +695,8 @@ test_malformed (Fixture *fixture, gconstpointer user_data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (malformed); i++)
     {
-      int fd = connect_unix (fixture);
-
       g_test_message ("%s: %s", malformed[i].what, malformed[i].text);
-      send_text (fd, malformed[i].text);
-      assert_closed_without_reply (fd);
-      close (fd);
+      assert_refused (fixture, malformed[i].text);
       assert_recovered (fixture);
     }
 
@@ -800,30 +744,15 @@ test_deep_nesting (Fixture *fixture, gconstpointer user_data)
         nested_request (UC_JSON_DEFAULT_MAX_DEPTH, objects);
       g_autofree char *over =
         nested_request (UC_JSON_DEFAULT_MAX_DEPTH + 1, objects);
-      g_autofree char *reply = NULL;
-      int fd;
 
       /* 100k deep: refused while it is still being read. */
-      fd = connect_unix (fixture);
-      send_text (fd, deep);
-      assert_closed_without_reply (fd);
-      close (fd);
+      assert_refused (fixture, deep);
       assert_recovered (fixture);
 
       /* Exactly at the limit the request is parsed and answered (with an
        * error: version takes no arguments); one more level is refused. */
-      fd = connect_unix (fixture);
-      g_assert_true (send_text (fd, limit));
-      reply = receive_message (fd, NULL, g_get_monotonic_time () + DEADLINE_US);
-      g_assert_cmpstr (reply, ==,
-                       "{\"id\":1,\"error\":\"\\\"version\\\" command takes "
-                       "at most 0 arguments\\n\"}");
-      close (fd);
-
-      fd = connect_unix (fixture);
-      send_text (fd, over);
-      assert_closed_without_reply (fd);
-      close (fd);
+      assert_answered (fixture, limit, VERSION_ARGUMENTS_REPLY);
+      assert_refused (fixture, over);
       assert_recovered (fixture);
     }
 }
@@ -841,7 +770,7 @@ test_oversized (Fixture *fixture, gconstpointer user_data)
   int fd;
 
   memset (chunk, 'a', 256 * 1024);
-  fd = connect_unix_fd (fixture->socket, TRUE, NULL);
+  fd = connect_unix_fd (fixture->socket, TRUE);
   g_assert_true (send_text (fd, head));
 
   /* 64 MiB of one string, four times the limit, sampling the daemon's
@@ -851,7 +780,7 @@ test_oversized (Fixture *fixture, gconstpointer user_data)
     {
       gssize n = send (fd, chunk, MIN (total - sent, 256 * 1024), MSG_NOSIGNAL);
 
-      peak = MAX (peak, daemon_rss_kb (fixture));
+      peak = MAX (peak, uc_test_proc_rss_kib (fixture->pid));
       if (n < 0)
         {
           if (errno == EPIPE || errno == ECONNRESET)
@@ -916,30 +845,17 @@ test_invalid_utf8 (Fixture *fixture, gconstpointer user_data)
         {
           g_autofree char *text =
             g_strconcat (places[t][0], bad[i], places[t][1], NULL);
-          int fd = connect_unix (fixture);
 
-          send_text (fd, text);
-          assert_closed_without_reply (fd);
-          close (fd);
+          assert_refused (fixture, text);
         }
       assert_recovered (fixture);
     }
 
   /* What is valid is answered: a surrogate pair, and non-ASCII text. */
-  {
-    const char *good =
-      "{\"method\":\"version\",\"params\":[\"\\ud83d\\ude00\xc3\xa9\"],"
-      "\"id\":1}";
-    g_autofree char *reply = NULL;
-    int fd = connect_unix (fixture);
-
-    g_assert_true (send_text (fd, good));
-    reply = receive_message (fd, NULL, g_get_monotonic_time () + DEADLINE_US);
-    g_assert_cmpstr (reply, ==,
-                     "{\"id\":1,\"error\":\"\\\"version\\\" command takes at "
-                     "most 0 arguments\\n\"}");
-    close (fd);
-  }
+  assert_answered (fixture,
+                   "{\"method\":\"version\",\"params\":"
+                   "[\"\\ud83d\\ude00\xc3\xa9\"],\"id\":1}",
+                   VERSION_ARGUMENTS_REPLY);
 }
 
 /* Raises the test's own descriptor limit as far as it goes. */
@@ -963,7 +879,7 @@ static void
 rebase_rss (Fixture *fixture)
 {
   wait_fds_at_baseline (fixture);
-  fixture->base_rss_kb = daemon_rss_kb (fixture);
+  fixture->base_rss_kb = uc_test_proc_rss_kib (fixture->pid);
   g_test_message ("new RSS baseline %" G_GUINT64_FORMAT " KiB",
                   fixture->base_rss_kb);
 }
@@ -974,29 +890,14 @@ static void
 many_connections_round (Fixture *fixture)
 {
   g_autofree int *fds = g_new (int, N_SIMULTANEOUS);
-  gint64 deadline;
 
   /* All connected at once, with blocking connects: the daemon must keep
    * accepting while the kernel queue is full. */
   for (guint i = 0; i < N_SIMULTANEOUS; i++)
     fds[i] = connect_unix (fixture);
 
-  for (guint i = 0; i < N_SIMULTANEOUS; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("%u", i);
-      g_autofree char *request = version_request (id);
-
-      g_assert_true (send_text (fds[i], request));
-    }
-
-  deadline = g_get_monotonic_time () + DEADLINE_US;
-  for (guint i = 0; i < N_SIMULTANEOUS; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("%u", i);
-
-      expect_version_reply (fds[i], id, deadline);
-    }
-  g_assert_cmpuint (daemon_n_fds (fixture, NULL), >=,
+  transact_version_all (fds, N_SIMULTANEOUS);
+  g_assert_cmpuint (uc_test_proc_count_fds (fixture->pid, NULL), >=,
                     fixture->base_fds + N_SIMULTANEOUS);
 
   for (guint i = 0; i < N_SIMULTANEOUS; i++)
@@ -1048,7 +949,7 @@ test_pipeline_no_read (Fixture *fixture, gconstpointer user_data)
   /* Sends as fast as the daemon takes them, never reading a reply.  The
    * daemon reads no more once a reply cannot be written, so the sending
    * stalls: that is the proof that nothing is buffered without bound. */
-  fd = connect_unix_fd (fixture->socket, TRUE, NULL);
+  fd = connect_unix_fd (fixture->socket, TRUE);
   for (;;)
     {
       gssize n =
@@ -1060,7 +961,7 @@ test_pipeline_no_read (Fixture *fixture, gconstpointer user_data)
         g_error ("the daemon dropped a client that only pipelined requests "
                  "(%s): it must stop reading from it instead",
                  g_strerror (errno));
-      peak = MAX (peak, daemon_rss_kb (fixture));
+      peak = MAX (peak, uc_test_proc_rss_kib (fixture->pid));
 
       /* Others are served meanwhile. */
       if (g_get_monotonic_time () - last_check > 100 * 1000)
@@ -1086,7 +987,7 @@ test_pipeline_no_read (Fixture *fixture, gconstpointer user_data)
       g_usleep (G_USEC_PER_SEC / 10);
     }
   cpu_used = daemon_cpu_ticks (fixture) - cpu_before;
-  peak = MAX (peak, daemon_rss_kb (fixture));
+  peak = MAX (peak, uc_test_proc_rss_kib (fixture->pid));
 
   g_test_message ("sent %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
                   " bytes; %u others served; peak RSS %" G_GUINT64_FORMAT
@@ -1141,38 +1042,34 @@ static void
 test_abrupt_close (Fixture *fixture, gconstpointer user_data)
 {
   g_autofree char *request = version_request ("1");
-  gsize half = strlen (request) / 2;
+  /* Gone mid-request, with a complete request before its reply, and
+   * without a word. */
+  const gsize sent[] = { strlen (request) / 2, strlen (request), 0 };
 
   for (int reset = 0; reset <= 1; reset++)
     {
-      int fd;
+      for (gsize i = 0; i < G_N_ELEMENTS (sent); i++)
+        {
+          int fd = connect_unix (fixture);
 
-      /* Mid-request. */
-      fd = connect_unix (fixture);
-      g_assert_true (send_all (fd, request, half));
-      if (reset)
-        close_with_reset (fd);
-      else
-        close (fd);
-      assert_recovered (fixture);
-
-      /* A complete request, gone before its reply. */
-      fd = connect_unix (fixture);
-      g_assert_true (send_text (fd, request));
-      if (reset)
-        close_with_reset (fd);
-      else
-        close (fd);
-      assert_recovered (fixture);
-
-      /* Connected and gone without a word. */
-      fd = connect_unix (fixture);
-      if (reset)
-        close_with_reset (fd);
-      else
-        close (fd);
-      assert_recovered (fixture);
+          if (sent[i] > 0)
+            g_assert_true (send_all (fd, request, sent[i]));
+          hang_up (fd, reset);
+          assert_recovered (fixture);
+        }
     }
+}
+
+/* Sends @length bytes of @data on a new connection, then shuts its
+ * sending side down. */
+static int
+send_then_shut (Fixture *fixture, const char *data, gsize length)
+{
+  int fd = connect_unix (fixture);
+
+  g_assert_true (send_all (fd, data, length));
+  g_assert_no_errno (shutdown (fd, SHUT_WR));
+  return fd;
 }
 
 static void
@@ -1181,36 +1078,32 @@ test_half_close (Fixture *fixture, gconstpointer user_data)
   g_autofree char *first = version_request ("1");
   g_autofree char *second = version_request ("2");
   g_autofree char *both = g_strconcat (first, second, NULL);
-  g_autoptr (GString) rest = g_string_new (NULL);
+  /* One request, and two pipelined (with ids 1 and 2). */
+  const char *const complete[] = { first, both };
   gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
   int fd;
 
-  /* A complete request, then the end of what the client sends: the reply
-   * still comes, then the daemon closes. */
-  fd = connect_unix (fixture);
-  g_assert_true (send_text (fd, first));
-  g_assert_no_errno (shutdown (fd, SHUT_WR));
-  expect_version_reply (fd, "1", deadline);
-  g_assert_cmpint (read_to_end (fd, rest, deadline), ==, END_EOF);
-  g_assert_cmpstr (rest->str, ==, "");
-  close (fd);
-  assert_recovered (fixture);
+  /* Complete requests, then the end of what the client sends: the
+   * replies still come, in order, then the daemon closes. */
+  for (guint n = 0; n < G_N_ELEMENTS (complete); n++)
+    {
+      g_autoptr (GString) rest = g_string_new (NULL);
 
-  /* Two pipelined: both answered, in order. */
-  fd = connect_unix (fixture);
-  g_assert_true (send_text (fd, both));
-  g_assert_no_errno (shutdown (fd, SHUT_WR));
-  expect_version_reply (fd, "1", deadline);
-  expect_version_reply (fd, "2", deadline);
-  g_assert_cmpint (read_to_end (fd, rest, deadline), ==, END_EOF);
-  g_assert_cmpstr (rest->str, ==, "");
-  close (fd);
-  assert_recovered (fixture);
+      fd = send_then_shut (fixture, complete[n], strlen (complete[n]));
+      for (guint i = 1; i <= n + 1; i++)
+        {
+          g_autofree char *id = g_strdup_printf ("%u", i);
+
+          expect_version_reply (fd, id, deadline);
+        }
+      g_assert_cmpint (read_to_end (fd, rest, deadline), ==, END_EOF);
+      g_assert_cmpstr (rest->str, ==, "");
+      close (fd);
+      assert_recovered (fixture);
+    }
 
   /* Half a request, then the end: nothing to answer. */
-  fd = connect_unix (fixture);
-  g_assert_true (send_all (fd, first, strlen (first) / 2));
-  g_assert_no_errno (shutdown (fd, SHUT_WR));
+  fd = send_then_shut (fixture, first, strlen (first) / 2);
   assert_closed_without_reply (fd);
   close (fd);
   assert_recovered (fixture);
@@ -1258,10 +1151,7 @@ test_large_reply_close (Fixture *fixture, gconstpointer user_data)
 
           g_assert_cmpint (recv (fd, &byte, 1, 0), ==, 1);
         }
-      if (variant == 2)
-        close_with_reset (fd);
-      else
-        close (fd);
+      hang_up (fd, variant == 2);
       assert_recovered (fixture);
     }
 }
@@ -1292,17 +1182,17 @@ test_fd_limit (Fixture *fixture, gconstpointer user_data)
       g_array_append_val (fds, fd);
     }
   deadline = g_get_monotonic_time () + DEADLINE_US;
-  while (daemon_n_fds (fixture, NULL) < limit)
+  while (uc_test_proc_count_fds (fixture->pid, NULL) < limit)
     {
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
+      g_usleep (UC_TEST_POLL_US);
     }
   do
     {
       g_clear_pointer (&log, g_free);
-      log = read_text_file (fixture->log);
+      log = uc_test_read_file (fixture->log);
       g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (POLL_US);
+      g_usleep (UC_TEST_POLL_US);
     }
   while (strstr (log, "Too many open files") == NULL);
 
@@ -1318,7 +1208,7 @@ test_fd_limit (Fixture *fixture, gconstpointer user_data)
     " ticks of %ld",
     cpu_used, sysconf (_SC_CLK_TCK));
   g_assert_cmpuint (cpu_used, <, (guint64) sysconf (_SC_CLK_TCK) * 3 / 10);
-  g_assert_cmpuint (daemon_n_fds (fixture, NULL), ==, limit);
+  g_assert_cmpuint (uc_test_proc_count_fds (fixture->pid, NULL), ==, limit);
 
   /* Free enough descriptors for the queued connections and one more: the
    * first connections were accepted first. */
@@ -1329,20 +1219,7 @@ test_fd_limit (Fixture *fixture, gconstpointer user_data)
   assert_serves (fixture, DEADLINE_US);
 
   /* And every connection still open is served. */
-  for (guint i = 0; i < fds->len; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("%u", i);
-      g_autofree char *request = version_request (id);
-
-      g_assert_true (send_text (g_array_index (fds, int, i), request));
-    }
-  deadline = g_get_monotonic_time () + DEADLINE_US;
-  for (guint i = 0; i < fds->len; i++)
-    {
-      g_autofree char *id = g_strdup_printf ("%u", i);
-
-      expect_version_reply (g_array_index (fds, int, i), id, deadline);
-    }
+  transact_version_all (&g_array_index (fds, int, 0), fds->len);
 
   for (guint i = 0; i < fds->len; i++)
     close (g_array_index (fds, int, i));
@@ -1525,36 +1402,28 @@ test_request_ids (Fixture *fixture, gconstpointer user_data)
   for (gsize i = 0; i < G_N_ELEMENTS (refused_ids); i++)
     {
       g_autofree char *request = version_request (refused_ids[i]);
-      int fd = connect_unix (fixture);
 
       g_test_message ("refused id %s", refused_ids[i]);
-      send_text (fd, request);
-      assert_closed_without_reply (fd);
-      close (fd);
+      assert_refused (fixture, request);
     }
   assert_recovered (fixture);
 
   for (gsize i = 0; i < G_N_ELEMENTS (echoed_ids); i++)
     {
       g_autofree char *request = version_request (echoed_ids[i]);
-      int fd = connect_unix (fixture);
+      g_autofree char *reply = version_reply (echoed_ids[i]);
 
       g_test_message ("echoed id %s", echoed_ids[i]);
-      g_assert_true (send_text (fd, request));
-      expect_version_reply (fd, echoed_ids[i],
-                            g_get_monotonic_time () + DEADLINE_US);
-      close (fd);
+      assert_answered (fixture, request, reply);
     }
 
   /* A string id comes back as the same string, escapes written as the
    * daemon writes them. */
   {
     g_autofree char *request = version_request ("\"\\u0041\\/\"");
-    int fd = connect_unix (fixture);
+    g_autofree char *reply = version_reply ("\"A/\"");
 
-    g_assert_true (send_text (fd, request));
-    expect_version_reply (fd, "\"A/\"", g_get_monotonic_time () + DEADLINE_US);
-    close (fd);
+    assert_answered (fixture, request, reply);
   }
   assert_recovered (fixture);
 }
@@ -1572,8 +1441,7 @@ test_remote_cap (Fixture *fixture, gconstpointer user_data)
   for (guint i = 0; i < REMOTE_MAX_CONNECTIONS; i++)
     {
       fds[i] = connect_tcp (fixture, FALSE);
-      g_assert_true (send_text (fds[i], request));
-      expect_version_reply (fds[i], "1", deadline);
+      transact_version (fds[i], "1", deadline);
     }
 
   /* One too many: the kernel completes the connection, but the daemon
@@ -1588,11 +1456,7 @@ test_remote_cap (Fixture *fixture, gconstpointer user_data)
       g_assert_false (wait_for_events (waiting, POLLIN,
                                        g_get_monotonic_time () + 150 * 1000));
       for (guint i = 0; i < REMOTE_MAX_CONNECTIONS; i++)
-        {
-          g_assert_true (send_text (fds[i], request));
-          expect_version_reply (fds[i], "1",
-                                g_get_monotonic_time () + DEADLINE_US);
-        }
+        transact_version (fds[i], "1", g_get_monotonic_time () + DEADLINE_US);
     }
 
   /* The local control socket is not affected by the remote cap. */
@@ -1637,8 +1501,7 @@ test_remote_idle (Fixture *fixture, gconstpointer user_data)
       };
 
       g_assert_cmpint (g_get_monotonic_time () - start, <, DEADLINE_US);
-      g_assert_true (send_text (busy, request));
-      expect_version_reply (busy, "1", g_get_monotonic_time () + DEADLINE_US);
+      transact_version (busy, "1", g_get_monotonic_time () + DEADLINE_US);
       n_busy++;
 
       g_assert_cmpint (poll (pfds, 2, 300), >=, 0);
@@ -1672,10 +1535,8 @@ test_remote_idle (Fixture *fixture, gconstpointer user_data)
 
   /* The busy one is still served, and so is the local connection, idle
    * for 3 s: local connections have no idle timeout. */
-  g_assert_true (send_text (busy, request));
-  expect_version_reply (busy, "1", g_get_monotonic_time () + DEADLINE_US);
-  g_assert_true (send_text (local, request));
-  expect_version_reply (local, "1", g_get_monotonic_time () + DEADLINE_US);
+  transact_version (busy, "1", g_get_monotonic_time () + DEADLINE_US);
+  transact_version (local, "1", g_get_monotonic_time () + DEADLINE_US);
 
   close (idle);
   close (trickle);
@@ -1719,10 +1580,7 @@ flood_thread (gpointer user_data)
         {
           for (guint i = 0; i < fds->len; i++)
             {
-              if (i % 2 == 0)
-                close_with_reset (g_array_index (fds, int, i));
-              else
-                close (g_array_index (fds, int, i));
+              hang_up (g_array_index (fds, int, i), i % 2 == 0);
             }
           g_array_set_size (fds, 0);
         }
@@ -1768,11 +1626,9 @@ test_remote_flood (Fixture *fixture, gconstpointer user_data)
 
   /* The remote still serves once the flood is over. */
   {
-    g_autofree char *request = version_request ("1");
     int fd = connect_tcp (fixture, FALSE);
 
-    g_assert_true (send_text (fd, request));
-    expect_version_reply (fd, "1", g_get_monotonic_time () + DEADLINE_US);
+    transact_version (fd, "1", g_get_monotonic_time () + DEADLINE_US);
     close (fd);
   }
   assert_recovered (fixture);

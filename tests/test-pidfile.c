@@ -9,13 +9,13 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "uc-error.h"
+#include "uc-test-util.h"
 
 /* fcntl() locks are per process and invisible to their owner's F_GETLK,
  * so everything about the lock is checked from forked children. */
@@ -29,50 +29,16 @@ typedef struct
 static void
 fixture_set_up (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-
-  fixture->dir = g_dir_make_tmp ("test-pidfile-XXXXXX", &error);
-  g_assert_no_error (error);
+  fixture->dir = uc_test_make_tmp_dir ("test-pidfile-XXXXXX");
   fixture->path = g_build_filename (fixture->dir, "test.pid", NULL);
 }
 
 static void
 fixture_tear_down (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GDir) dir = g_dir_open (fixture->dir, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (fixture->dir, name, NULL);
-
-      g_unlink (path);
-    }
-  g_assert_no_errno (g_rmdir (fixture->dir));
+  g_assert_no_errno (uc_test_rm_rf (fixture->dir));
   g_clear_pointer (&fixture->path, g_free);
   g_clear_pointer (&fixture->dir, g_free);
-}
-
-static int
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* The names in @dir, sorted and joined with spaces. */
-static char *
-list_dir (const char *dir_path)
-{
-  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
-  g_autoptr (GPtrArray) names = g_ptr_array_new ();
-  const char *name;
-
-  g_assert_nonnull (dir);
-  while ((name = g_dir_read_name (dir)) != NULL)
-    g_ptr_array_add (names, (gpointer) name);
-  g_ptr_array_sort (names, compare_names);
-  g_ptr_array_add (names, NULL);
-  return g_strjoinv (" ", (char **) names->pdata);
 }
 
 /* Reads @path from a forked child: if this process held a lock on the
@@ -253,30 +219,53 @@ assert_read_fails (const char *path, int errsv)
   g_assert_cmpint (pid, ==, 12345);
 }
 
+/* Acquires @path, which must succeed. */
+static UcPidfile *
+acquire (const char *path, gboolean overwrite)
+{
+  g_autoptr (GError) error = NULL;
+  UcPidfile *pidfile = uc_pidfile_acquire (path, overwrite, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (pidfile);
+  return pidfile;
+}
+
+/* Tries to acquire @path, which must be refused: a running process (or
+ * one starting up) holds it.  Returns why. */
+static GError *
+acquire_refused (const char *path)
+{
+  GError *error = NULL;
+  g_autoptr (UcPidfile) pidfile = uc_pidfile_acquire (path, FALSE, &error);
+
+  g_assert_null (pidfile);
+  g_assert_error (error, UC_ERROR, UC_ERROR_ALREADY_RUNNING);
+  return error;
+}
+
+/* The fixture's pidfile is this process's: it holds "%ld\n" with our pid
+ * and its lock, and its temporary file is gone (renamed, not copied). */
+static void
+assert_held_by_us (Fixture *fixture)
+{
+  g_autofree char *contents = read_contents (fixture->path);
+  g_autofree char *expected = g_strdup_printf ("%ld\n", (long) getpid ());
+  g_autofree char *names = uc_test_list_dir (fixture->dir);
+
+  g_assert_cmpstr (contents, ==, expected);
+  g_assert_cmpstr (names, ==, "test.pid");
+  g_assert_cmpint (check_lock_in_child (fixture->path, getpid ()), ==,
+                   CHILD_OK);
+}
+
 static void
 test_acquire_writes_pid (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (UcPidfile) pidfile = NULL;
-  g_autofree char *contents = NULL;
-  g_autofree char *expected = NULL;
-  g_autofree char *names = NULL;
+  g_autoptr (UcPidfile) pidfile = acquire (fixture->path, FALSE);
 
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (pidfile);
   g_assert_cmpstr (uc_pidfile_get_path (pidfile), ==, fixture->path);
-
-  contents = read_contents (fixture->path);
-  expected = g_strdup_printf ("%ld\n", (long) getpid ());
-  g_assert_cmpstr (contents, ==, expected);
-
-  /* The temporary file was renamed, not copied. */
-  names = list_dir (fixture->dir);
-  g_assert_cmpstr (names, ==, "test.pid");
-
-  g_assert_cmpint (check_lock_in_child (fixture->path, getpid ()), ==,
-                   CHILD_OK);
+  assert_held_by_us (fixture);
 
   uc_pidfile_release (pidfile);
   g_assert_false (g_file_test (fixture->path, G_FILE_TEST_EXISTS));
@@ -289,26 +278,20 @@ test_acquire_refused (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (UcPidfile) pidfile = NULL;
-  g_autoptr (UcPidfile) second = NULL;
   g_autofree char *expected = NULL;
   g_autofree char *expected_line = NULL;
-  g_autofree char *contents = NULL;
-  g_autofree char *names = NULL;
 
   if (g_test_subprocess ())
     {
       const char *path = g_getenv ("UC_TEST_PIDFILE");
 
       g_assert_nonnull (path);
-      second = uc_pidfile_acquire (path, FALSE, &error);
-      g_assert_null (second);
-      g_assert_error (error, UC_ERROR, UC_ERROR_ALREADY_RUNNING);
+      error = acquire_refused (path);
       g_print ("%s\n", error->message);
       return;
     }
 
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_no_error (error);
+  pidfile = acquire (fixture->path, FALSE);
   expected = g_strdup_printf ("%s: already running as pid %ld, aborting",
                               fixture->path, (long) getpid ());
 
@@ -322,31 +305,21 @@ test_acquire_refused (Fixture *fixture, gconstpointer user_data)
 
   /* This process again: it must not even open its own pidfile, since
    * closing that descriptor would drop the lock. */
-  second = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_null (second);
-  g_assert_error (error, UC_ERROR, UC_ERROR_ALREADY_RUNNING);
+  error = acquire_refused (fixture->path);
   g_assert_cmpstr (error->message, ==, expected);
 
   /* Neither attempt touched the pidfile or left its temporary file. */
-  contents = read_contents (fixture->path);
-  g_assert_cmpint (atol (contents), ==, getpid ());
-  names = list_dir (fixture->dir);
-  g_assert_cmpstr (names, ==, "test.pid");
-  g_assert_cmpint (check_lock_in_child (fixture->path, getpid ()), ==,
-                   CHILD_OK);
+  assert_held_by_us (fixture);
 }
 
 static void
 test_acquire_refused_by_other (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (UcPidfile) pidfile = NULL;
   g_autofree char *expected = NULL;
   Locker locker = locker_start (fixture->path, NULL);
 
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_null (pidfile);
-  g_assert_error (error, UC_ERROR, UC_ERROR_ALREADY_RUNNING);
+  error = acquire_refused (fixture->path);
   expected = g_strdup_printf ("%s: already running as pid %ld, aborting",
                               fixture->path, (long) locker.pid);
   g_assert_cmpstr (error->message, ==, expected);
@@ -365,9 +338,7 @@ test_acquire_overwrite (Fixture *fixture, gconstpointer user_data)
   GPid pid = 0;
   Locker locker = locker_start (fixture->path, NULL);
 
-  pidfile = uc_pidfile_acquire (fixture->path, TRUE, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (pidfile);
+  pidfile = acquire (fixture->path, TRUE);
 
   contents = read_contents (fixture->path);
   expected = g_strdup_printf ("%ld\n", (long) getpid ());
@@ -375,7 +346,7 @@ test_acquire_overwrite (Fixture *fixture, gconstpointer user_data)
   g_assert_true (uc_pidfile_read (fixture->path, &pid, &error));
   g_assert_no_error (error);
   g_assert_cmpint (pid, ==, getpid ());
-  names = list_dir (fixture->dir);
+  names = uc_test_list_dir (fixture->dir);
   g_assert_cmpstr (names, ==, "test.pid");
 
   /* The old holder still has its lock, on a file no longer named. */
@@ -387,12 +358,8 @@ test_acquire_overwrite (Fixture *fixture, gconstpointer user_data)
 static void
 test_acquire_stale (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
   g_autoptr (UcPidfile) pidfile = NULL;
   g_autofree char *tmp_path = NULL;
-  g_autofree char *contents = NULL;
-  g_autofree char *expected = NULL;
-  g_autofree char *names = NULL;
 
   /* A pidfile nobody locks, and the temporary file of a starter that died
    * half way, longer than what we write. */
@@ -400,31 +367,19 @@ test_acquire_stale (Fixture *fixture, gconstpointer user_data)
   tmp_path = g_strconcat (fixture->path, ".tmp", NULL);
   write_contents (tmp_path, "123456789012345\n");
 
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (pidfile);
-
-  contents = read_contents (fixture->path);
-  expected = g_strdup_printf ("%ld\n", (long) getpid ());
-  g_assert_cmpstr (contents, ==, expected);
-  names = list_dir (fixture->dir);
-  g_assert_cmpstr (names, ==, "test.pid");
-  g_assert_cmpint (check_lock_in_child (fixture->path, getpid ()), ==,
-                   CHILD_OK);
+  pidfile = acquire (fixture->path, FALSE);
+  assert_held_by_us (fixture);
 }
 
 static void
 test_acquire_starting (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (UcPidfile) pidfile = NULL;
   g_autofree char *tmp_path = g_strconcat (fixture->path, ".tmp", NULL);
   Locker locker = locker_start (tmp_path, "");
 
   /* Another starter holds the temporary file: we must not race it. */
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_null (pidfile);
-  g_assert_error (error, UC_ERROR, UC_ERROR_ALREADY_RUNNING);
+  error = acquire_refused (fixture->path);
   g_assert_nonnull (strstr (error->message, "starting up"));
   g_assert_false (g_file_test (fixture->path, G_FILE_TEST_EXISTS));
 
@@ -450,13 +405,9 @@ test_acquire_create_failed (Fixture *fixture, gconstpointer user_data)
 static void
 test_release_replaced (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
-  g_autoptr (UcPidfile) pidfile = NULL;
+  g_autoptr (UcPidfile) pidfile = acquire (fixture->path, FALSE);
   g_autofree char *other = NULL;
   g_autofree char *contents = NULL;
-
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_no_error (error);
 
   /* Someone else's pidfile took the name (--overwrite-pidfile). */
   other = g_build_filename (fixture->dir, "other.pid", NULL);
@@ -488,12 +439,12 @@ test_read_live (Fixture *fixture, gconstpointer user_data)
 static void
 test_read_own (Fixture *fixture, gconstpointer user_data)
 {
-  g_autoptr (GError) error = NULL;
   g_autoptr (UcPidfile) pidfile = NULL;
+  g_autoptr (GError) error = NULL;
   GPid pid = 0;
 
-  pidfile = uc_pidfile_acquire (fixture->path, FALSE, &error);
-  g_assert_no_error (error);
+  /* Ours, with its lock, for the whole test. */
+  pidfile = acquire (fixture->path, FALSE);
 
   for (int i = 0; i < 2; i++)
     {

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "test-stream"
+
 #include "config.h"
 
 #include <gio/gio.h>
-#include <gio/gunixsocketaddress.h>
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "uc-error.h"
 #include "uc-pstream.h"
 #include "uc-stream-private.h"
 #include "uc-stream.h"
+#include "uc-test-util.h"
 
 /* ---------------------------------------------------------------------- */
 /* Names                                                                  */
@@ -75,6 +76,15 @@ typedef struct
   const char *message;
 } InvalidName;
 
+/* A table of names that uc_stream_new() (or with @passive,
+ * uc_pstream_new()) must refuse. */
+typedef struct
+{
+  const InvalidName *names; /* (array length=n_names) */
+  gsize n_names;
+  gboolean passive;
+} InvalidNames;
+
 #define A(NAME) "Invalid stream name \"" NAME "\": "
 static const InvalidName active_invalid[] = {
   { "", A ("") "missing \":\" after the stream type (known types: unix, "
@@ -133,24 +143,40 @@ static const InvalidName active_invalid[] = {
 };
 #undef A
 
-static void
-test_name_active_invalid (void)
-{
-  gsize i;
+static const InvalidNames active_invalid_names = {
+  active_invalid, G_N_ELEMENTS (active_invalid), FALSE
+};
 
-  for (i = 0; i < G_N_ELEMENTS (active_invalid); i++)
+/* Each name of the InvalidNames @data is refused with its message, and
+ * is not valid. */
+static void
+test_name_invalid (gconstpointer data)
+{
+  const InvalidNames *table = data;
+
+  for (gsize i = 0; i < table->n_names; i++)
     {
-      const InvalidName *t = &active_invalid[i];
-      g_autoptr (UcStream) stream = NULL;
+      const InvalidName *t = &table->names[i];
+      g_autoptr (GObject) object = NULL;
       g_autoptr (GError) error = NULL;
       g_autofree char *quoted = uc_stream_quote (t->name);
+      gboolean valid;
 
       g_test_message ("%s", quoted);
-      stream = uc_stream_new (t->name, NULL, &error);
-      g_assert_null (stream);
+      if (table->passive)
+        {
+          object = G_OBJECT (uc_pstream_new (t->name, NULL, &error));
+          valid = uc_pstream_name_is_valid (t->name);
+        }
+      else
+        {
+          object = G_OBJECT (uc_stream_new (t->name, NULL, &error));
+          valid = uc_stream_name_is_valid (t->name);
+        }
+      g_assert_null (object);
       g_assert_error (error, UC_ERROR, UC_ERROR_INVALID_NAME);
       g_assert_cmpstr (error->message, ==, t->message);
-      g_assert_false (uc_stream_name_is_valid (t->name));
+      g_assert_false (valid);
     }
 }
 
@@ -246,26 +272,9 @@ static const InvalidName passive_invalid[] = {
 };
 #undef P
 
-static void
-test_name_passive_invalid (void)
-{
-  gsize i;
-
-  for (i = 0; i < G_N_ELEMENTS (passive_invalid); i++)
-    {
-      const InvalidName *t = &passive_invalid[i];
-      g_autoptr (UcPstream) pstream = NULL;
-      g_autoptr (GError) error = NULL;
-      g_autofree char *quoted = uc_stream_quote (t->name);
-
-      g_test_message ("%s", quoted);
-      pstream = uc_pstream_new (t->name, NULL, &error);
-      g_assert_null (pstream);
-      g_assert_error (error, UC_ERROR, UC_ERROR_INVALID_NAME);
-      g_assert_cmpstr (error->message, ==, t->message);
-      g_assert_false (uc_pstream_name_is_valid (t->name));
-    }
-}
+static const InvalidNames passive_invalid_names = {
+  passive_invalid, G_N_ELEMENTS (passive_invalid), TRUE
+};
 
 /* The path length limit is checked on the resolved path, quoted names are
  * cut at 64 bytes, and exactly UC_STREAM_UNIX_PATH_MAX bytes still fit. */
@@ -424,40 +433,17 @@ typedef struct
 static void
 fixture_set_up (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->rundir = g_dir_make_tmp ("test-stream-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->rundir = uc_test_make_tmp_dir ("test-stream-XXXXXX");
   f->incoming = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 static void
 fixture_tear_down (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GDir) dir = g_dir_open (f->rundir, 0, NULL);
-  const char *entry;
-
-  while (dir != NULL && (entry = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (f->rundir, entry, NULL);
-
-      g_unlink (path);
-    }
-  g_assert_no_errno (g_rmdir (f->rundir));
+  g_assert_no_errno (uc_test_rm_rf (f->rundir));
   g_free (f->rundir);
   g_ptr_array_unref (f->incoming);
   g_clear_object (&f->result);
-}
-
-static void
-incoming_cb (UcPstream *pstream,
-             GIOStream *stream,
-             GSocketConnection *connection,
-             gpointer user_data)
-{
-  Fixture *f = user_data;
-
-  g_ptr_array_add (f->incoming, g_object_ref (stream));
 }
 
 static void
@@ -477,7 +463,7 @@ listen_on (Fixture *f, const char *name)
 
   pstream = uc_pstream_new (name, f->rundir, &error);
   g_assert_no_error (error);
-  g_signal_connect (pstream, "incoming", G_CALLBACK (incoming_cb), f);
+  uc_test_collect_incoming (pstream, f->incoming, NULL);
   uc_pstream_listen (pstream, &error);
   g_assert_no_error (error);
   return g_steal_pointer (&pstream);
@@ -492,8 +478,7 @@ assert_connected (Fixture *f, GIOStream *client, guint n)
   char buffer[16] = { 0 };
   gsize len = 0;
 
-  while (f->incoming->len <= n)
-    g_main_context_iteration (NULL, TRUE);
+  uc_test_wait_until (f->incoming->len > n);
 
   g_output_stream_write_all (g_io_stream_get_output_stream (client), "ping\n",
                              5, NULL, NULL, &error);
@@ -505,32 +490,57 @@ assert_connected (Fixture *f, GIOStream *client, guint n)
   g_assert_cmpmem (buffer, len, "ping\n", 5);
 }
 
+/* The two ways to connect a stream, tested alike. */
+typedef enum
+{
+  CONNECT_ASYNC,
+  CONNECT_SYNC,
+} ConnectWay;
+
+/* Connects @stream one way or the other. */
+static GIOStream *
+connect_way (Fixture *f,
+             UcStream *stream,
+             ConnectWay way,
+             GCancellable *cancellable,
+             GError **error)
+{
+  GIOStream *client;
+
+  switch (way)
+    {
+      case CONNECT_ASYNC:
+        uc_stream_connect_async (stream, cancellable, store_result_cb, f);
+        uc_test_wait_until (f->result != NULL);
+        client = uc_stream_connect_finish (stream, f->result, error);
+        g_clear_object (&f->result);
+        return client;
+      case CONNECT_SYNC:
+        return uc_stream_connect (stream, cancellable, error);
+      default:
+        g_assert_not_reached ();
+    }
+}
+
 /* Connects to @name asynchronously, then synchronously. */
 static void
 connect_both_ways (Fixture *f, const char *name)
 {
   g_autoptr (UcStream) stream = NULL;
-  g_autoptr (GIOStream) client = NULL;
   g_autoptr (GError) error = NULL;
 
   g_test_message ("connecting to %s", name);
   stream = uc_stream_new (name, f->rundir, &error);
   g_assert_no_error (error);
 
-  uc_stream_connect_async (stream, NULL, store_result_cb, f);
-  while (f->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  client = uc_stream_connect_finish (stream, f->result, &error);
-  g_assert_no_error (error);
-  g_assert_true (G_IS_SOCKET_CONNECTION (client));
-  g_clear_object (&f->result);
-  assert_connected (f, client, f->incoming->len);
-  g_clear_object (&client);
+  for (ConnectWay way = CONNECT_ASYNC; way <= CONNECT_SYNC; way++)
+    {
+      g_autoptr (GIOStream) client = connect_way (f, stream, way, NULL, &error);
 
-  client = uc_stream_connect (stream, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (G_IS_SOCKET_CONNECTION (client));
-  assert_connected (f, client, f->incoming->len);
+      g_assert_no_error (error);
+      g_assert_true (G_IS_SOCKET_CONNECTION (client));
+      assert_connected (f, client, f->incoming->len);
+    }
 }
 
 static void
@@ -546,49 +556,35 @@ test_connect_unix (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->incoming->len, ==, 4);
 }
 
+/* Listens on @listen_name, a ptcp: name, and connects to its port on
+ * @host both ways. */
 static void
-test_connect_tcp4 (Fixture *f, gconstpointer data)
+connect_tcp_both_ways (Fixture *f, const char *listen_name, const char *host)
 {
-  g_autoptr (UcPstream) pstream = listen_on (f, "ptcp:0:127.0.0.1");
+  g_autoptr (UcPstream) pstream = listen_on (f, listen_name);
   g_autofree char *name = NULL;
 
-  name = g_strdup_printf ("tcp:127.0.0.1:%u", uc_pstream_get_port (pstream));
+  name = g_strdup_printf ("tcp:%s:%u", host, uc_pstream_get_port (pstream));
   connect_both_ways (f, name);
   g_assert_cmpuint (f->incoming->len, ==, 2);
 }
 
-static gboolean
-ipv6_loopback_available (void)
+static void
+test_connect_tcp4 (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GInetAddress) loopback = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, NULL);
-  if (socket == NULL)
-    return FALSE;
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
-  address = g_inet_socket_address_new (loopback, 0);
-  return g_socket_bind (socket, address, TRUE, NULL);
+  connect_tcp_both_ways (f, "ptcp:0:127.0.0.1", "127.0.0.1");
 }
 
 static void
 test_connect_tcp6 (Fixture *f, gconstpointer data)
 {
-  g_autoptr (UcPstream) pstream = NULL;
-  g_autofree char *name = NULL;
-
-  if (!ipv6_loopback_available ())
+  if (!uc_test_has_ipv6_loopback ())
     {
       g_test_skip ("IPv6 loopback is not available");
       return;
     }
 
-  pstream = listen_on (f, "ptcp:0:[::1]");
-  name = g_strdup_printf ("tcp:[::1]:%u", uc_pstream_get_port (pstream));
-  connect_both_ways (f, name);
-  g_assert_cmpuint (f->incoming->len, ==, 2);
+  connect_tcp_both_ways (f, "ptcp:0:[::1]", "[::1]");
 }
 
 /* A host name goes through the resolver and every address it yields is
@@ -598,8 +594,6 @@ test_connect_host_name (Fixture *f, gconstpointer data)
 {
   g_autoptr (GResolver) resolver = g_resolver_get_default ();
   g_autolist (GInetAddress) addresses = NULL;
-  g_autoptr (UcPstream) pstream = NULL;
-  g_autofree char *name = NULL;
 
   addresses = g_resolver_lookup_by_name (resolver, "localhost", NULL, NULL);
   if (addresses == NULL)
@@ -608,10 +602,7 @@ test_connect_host_name (Fixture *f, gconstpointer data)
       return;
     }
 
-  pstream = listen_on (f, "ptcp:0:127.0.0.1");
-  name = g_strdup_printf ("tcp:localhost:%u", uc_pstream_get_port (pstream));
-  connect_both_ways (f, name);
-  g_assert_cmpuint (f->incoming->len, ==, 2);
+  connect_tcp_both_ways (f, "ptcp:0:127.0.0.1", "localhost");
 }
 
 /* Fails to connect to @name both ways, with @domain/@code and a message
@@ -624,33 +615,24 @@ assert_connect_fails (Fixture *f,
                       const char *message)
 {
   g_autoptr (UcStream) stream = NULL;
-  g_autoptr (GIOStream) client = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *prefix = g_strdup_printf ("\"%s\": ", name);
 
   stream = uc_stream_new (name, f->rundir, &error);
   g_assert_no_error (error);
 
-  uc_stream_connect_async (stream, NULL, store_result_cb, f);
-  while (f->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  client = uc_stream_connect_finish (stream, f->result, &error);
-  g_assert_null (client);
-  g_assert_error (error, domain, code);
-  if (message != NULL)
-    g_assert_cmpstr (error->message, ==, message);
-  else
-    g_assert_true (g_str_has_prefix (error->message, prefix));
-  g_clear_error (&error);
-  g_clear_object (&f->result);
+  for (ConnectWay way = CONNECT_ASYNC; way <= CONNECT_SYNC; way++)
+    {
+      g_autoptr (GIOStream) client = connect_way (f, stream, way, NULL, &error);
 
-  client = uc_stream_connect (stream, NULL, &error);
-  g_assert_null (client);
-  g_assert_error (error, domain, code);
-  if (message != NULL)
-    g_assert_cmpstr (error->message, ==, message);
-  else
-    g_assert_true (g_str_has_prefix (error->message, prefix));
+      g_assert_null (client);
+      g_assert_error (error, domain, code);
+      if (message != NULL)
+        g_assert_cmpstr (error->message, ==, message);
+      else
+        g_assert_true (g_str_has_prefix (error->message, prefix));
+      g_clear_error (&error);
+    }
 }
 
 static void
@@ -666,39 +648,21 @@ test_connect_not_found (Fixture *f, gconstpointer data)
 static void
 test_connect_refused (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *path = g_build_filename (f->rundir, "bound.ctl", NULL);
   g_autofree char *name = g_strconcat ("unix:", path, NULL);
   g_autoptr (GSocket) unix_socket = NULL;
-  g_autoptr (GSocketAddress) unix_address = NULL;
   g_autoptr (GSocket) tcp_socket = NULL;
-  g_autoptr (GInetAddress) loopback = NULL;
-  g_autoptr (GSocketAddress) tcp_address = NULL;
-  g_autoptr (GSocketAddress) bound = NULL;
+  guint16 port = 0;
 
   /* A unix socket that is bound but does not listen refuses. */
-  unix_socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
-                              G_SOCKET_PROTOCOL_DEFAULT, &error);
-  g_assert_no_error (error);
-  unix_address = g_unix_socket_address_new (path);
-  g_socket_bind (unix_socket, unix_address, FALSE, &error);
-  g_assert_no_error (error);
+  unix_socket = uc_test_bind_unix (path);
   assert_connect_fails (f, name, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
                         NULL);
 
   /* So does a TCP port reserved by a socket that does not listen. */
-  tcp_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                             G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  tcp_address = g_inet_socket_address_new (loopback, 0);
-  g_socket_bind (tcp_socket, tcp_address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (tcp_socket, &error);
-  g_assert_no_error (error);
+  tcp_socket = uc_test_bind_loopback (&port);
   g_clear_pointer (&name, g_free);
-  name = g_strdup_printf ("tcp:127.0.0.1:%u", g_inet_socket_address_get_port (
-                                                G_INET_SOCKET_ADDRESS (bound)));
+  name = g_strdup_printf ("tcp:127.0.0.1:%u", port);
   assert_connect_fails (f, name, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
                         NULL);
 }
@@ -709,7 +673,6 @@ test_connect_cancelled (Fixture *f, gconstpointer data)
   g_autoptr (UcPstream) pstream = listen_on (f, "punix:test.ctl");
   g_autoptr (UcStream) stream = NULL;
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  g_autoptr (GIOStream) client = NULL;
   g_autoptr (GError) error = NULL;
 
   g_assert_true (uc_pstream_is_listening (pstream));
@@ -717,17 +680,15 @@ test_connect_cancelled (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_cancellable_cancel (cancellable);
 
-  uc_stream_connect_async (stream, cancellable, store_result_cb, f);
-  while (f->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  client = uc_stream_connect_finish (stream, f->result, &error);
-  g_assert_null (client);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  for (ConnectWay way = CONNECT_ASYNC; way <= CONNECT_SYNC; way++)
+    {
+      g_autoptr (GIOStream) client =
+        connect_way (f, stream, way, cancellable, &error);
 
-  client = uc_stream_connect (stream, cancellable, &error);
-  g_assert_null (client);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_null (client);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&error);
+    }
 }
 
 static void
@@ -756,9 +717,11 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/stream/name/active-valid", test_name_active_valid);
-  g_test_add_func ("/stream/name/active-invalid", test_name_active_invalid);
+  g_test_add_data_func ("/stream/name/active-invalid", &active_invalid_names,
+                        test_name_invalid);
   g_test_add_func ("/stream/name/passive-valid", test_name_passive_valid);
-  g_test_add_func ("/stream/name/passive-invalid", test_name_passive_invalid);
+  g_test_add_data_func ("/stream/name/passive-invalid", &passive_invalid_names,
+                        test_name_invalid);
   g_test_add_func ("/stream/name/unix-too-long", test_name_unix_too_long);
   g_test_add_func ("/stream/name/quote", test_name_quote);
   g_test_add_func ("/stream/unix/resolve", test_unix_resolve);
