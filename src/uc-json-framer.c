@@ -848,6 +848,57 @@ uc_json_framer_take_message (UcJsonFramer *self, gsize *length)
 }
 
 /**
+ * uc_json_framer_get_message:
+ * @self: a framer whose last uc_json_framer_feed() returned
+ *   %UC_JSON_FRAMER_MESSAGE
+ * @length: (out) (optional): return location for the length of the text,
+ *   not counting the terminating NUL
+ *
+ * Lends the message just completed, instead of giving it away as
+ * uc_json_framer_take_message() does: a caller that only parses the text
+ * spares an allocation per message, since the framer reuses its buffer
+ * for the next one (when the buffer is small: a large one goes, so that
+ * an idle connection holds little memory).  Call
+ * uc_json_framer_drop_message() when done, before feeding more.
+ *
+ * Returns: (transfer none): the text of the message, from its opening to
+ *   its closing brace, NUL-terminated (it contains no other NUL)
+ */
+const char *
+uc_json_framer_get_message (UcJsonFramer *self, gsize *length)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (self->has_message, NULL);
+
+  if (length != NULL)
+    *length = self->length;
+  return self->buffer;
+}
+
+/**
+ * uc_json_framer_drop_message:
+ * @self: a framer whose last uc_json_framer_feed() returned
+ *   %UC_JSON_FRAMER_MESSAGE
+ *
+ * Discards the message uc_json_framer_get_message() lent, so that @self
+ * can frame the next one.
+ */
+void
+uc_json_framer_drop_message (UcJsonFramer *self)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (self->has_message);
+
+  self->length = 0;
+  self->has_message = FALSE;
+  if (self->allocated > INITIAL_BUFFER_SIZE)
+    {
+      g_clear_pointer (&self->buffer, g_free);
+      self->allocated = 0;
+    }
+}
+
+/**
  * uc_json_framer_finish:
  * @self: a framer
  * @error: return location for a #GError

@@ -66,6 +66,9 @@ UcJsonFramerStatus  uc_json_framer_feed          (UcJsonFramer  *self,
                                                   GError       **error);
 char               *uc_json_framer_take_message  (UcJsonFramer  *self,
                                                   gsize         *length);
+const char         *uc_json_framer_get_message   (UcJsonFramer  *self,
+                                                  gsize         *length);
+void                uc_json_framer_drop_message  (UcJsonFramer  *self);
 gboolean            uc_json_framer_finish        (UcJsonFramer  *self,
                                                   GError       **error);
 gboolean            uc_json_framer_is_idle       (UcJsonFramer  *self);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "uc-error.h"
+#include "uc-json-parser.h"
 
 /**
  * UcJsonrpcMessage:
@@ -25,7 +26,9 @@
 struct _UcJsonrpcMessage
 {
   UcJsonrpcMessageType type;
-  char *method;     /* (owned) (nullable) */
+  JsonNode *method; /* (owned) (nullable): always a string; a node, so
+                     * that a parsed message keeps the parser's node
+                     * instead of copying its string */
   JsonNode *params; /* (owned) (nullable): always an array */
   JsonNode *result; /* (owned) (nullable): never a JSON null */
   JsonNode *error;  /* (owned) (nullable): never a JSON null */
@@ -78,7 +81,7 @@ uc_jsonrpc_message_new_request (const char *method,
   g_return_val_if_fail (node_is_present (id), NULL);
 
   self = message_new (UC_JSONRPC_MESSAGE_REQUEST);
-  self->method = g_strdup (method);
+  self->method = json_node_init_string (json_node_alloc (), method);
   self->params = params;
   self->id = id;
   return self;
@@ -102,7 +105,7 @@ uc_jsonrpc_message_new_notify (const char *method, JsonNode *params)
   g_return_val_if_fail (params != NULL && JSON_NODE_HOLDS_ARRAY (params), NULL);
 
   self = message_new (UC_JSONRPC_MESSAGE_NOTIFY);
-  self->method = g_strdup (method);
+  self->method = json_node_init_string (json_node_alloc (), method);
   self->params = params;
   return self;
 }
@@ -199,53 +202,87 @@ append_escape (GString *out, guint8 c)
     }
 }
 
-/* Appends @length bytes of valid UTF-8, escaping control characters and,
- * if @quotes, the quote and the backslash (the inside of a JSON string,
- * escaped as json.c does); everything else as is. */
-static void
-append_escaped_utf8 (GString *out,
-                     const char *text,
-                     gsize length,
-                     gboolean quotes)
+/* The length of the well-formed UTF-8 sequence at @p (Unicode 15, table
+ * 3-7: what g_utf8_validate() accepts), or 0. */
+static gsize
+utf8_sequence_length (const guint8 *p, const guint8 *end)
 {
-  const char *end = text + length;
-  const char *run = text;
-  const char *p;
+  guint8 low = 0x80;
+  guint8 high = 0xbf;
+  gsize length;
 
-  for (p = text; p < end; p++)
+  if (*p >= 0xc2 && *p <= 0xdf)
+    length = 2;
+  else if (*p >= 0xe0 && *p <= 0xef)
     {
-      guint8 c = (guint8) *p;
-
-      if (G_LIKELY (c >= 0x20 && ((c != '"' && c != '\\') || !quotes)))
-        continue;
-
-      g_string_append_len (out, run, p - run);
-      append_escape (out, c);
-      run = p + 1;
+      length = 3;
+      if (*p == 0xe0)
+        low = 0xa0;
+      else if (*p == 0xed)
+        high = 0x9f;
     }
-  g_string_append_len (out, run, end - run);
+  else if (*p >= 0xf0 && *p <= 0xf4)
+    {
+      length = 4;
+      if (*p == 0xf0)
+        low = 0x90;
+      else if (*p == 0xf4)
+        high = 0x8f;
+    }
+  else
+    return 0;
+
+  if ((gsize) (end - p) < length)
+    return 0;
+  for (gsize i = 1; i < length; i++)
+    {
+      if (p[i] < low || p[i] > high)
+        return 0;
+      low = 0x80;
+      high = 0xbf;
+    }
+  return length;
 }
 
-/* Appends @text as append_escaped_utf8() does.  JsonNode strings are not
- * checked by json-glib when a handler builds them; a byte that is not
- * part of valid UTF-8 becomes U+FFFD, so that what goes out is always
- * JSON a strict peer (and our own framer) accepts. */
+/* Appends @length bytes of @text, escaping control characters and, if
+ * @quotes, the quote and the backslash (the inside of a JSON string,
+ * escaped as json.c does); everything else as is.  JsonNode strings are
+ * not checked by json-glib when a handler builds them: a byte that is not
+ * part of valid UTF-8 (a NUL included) becomes U+FFFD, so that what goes
+ * out is always JSON a strict peer (and our own framer) accepts.  One
+ * pass, with the bytes that need no care copied in runs. */
 static void
 append_escaped (GString *out, const char *text, gsize length, gboolean quotes)
 {
-  const char *end = text + length;
+  const guint8 *p = (const guint8 *) text;
+  const guint8 *end = p + length;
+  const guint8 *run = p;
 
-  while (text < end)
+  while (p < end)
     {
-      const char *valid_end;
+      guint8 c = *p;
+      gsize sequence;
 
-      g_utf8_validate_len (text, end - text, &valid_end);
-      append_escaped_utf8 (out, text, valid_end - text, quotes);
-      if (valid_end == end)
-        break;
-      g_string_append (out, "\xef\xbf\xbd");
-      text = valid_end + 1;
+      if (G_LIKELY (c >= 0x20 && c < 0x80 &&
+                    ((c != '"' && c != '\\') || !quotes)))
+        {
+          p++;
+          continue;
+        }
+      if (c >= 0x80 && (sequence = utf8_sequence_length (p, end)) > 0)
+        {
+          p += sequence;
+          continue;
+        }
+
+      g_string_append_len (out, (const char *) run, p - run);
+      if (c == 0 || c >= 0x80)
+        g_string_append_len (out, "\xef\xbf\xbd", 3);
+      else
+        append_escape (out, c);
+      run = ++p;
     }
+  g_string_append_len (out, (const char *) run, end - run);
 }
 
 static void
@@ -257,11 +294,12 @@ append_string (GString *out, const char *text)
   g_string_append_c (out, '"');
 }
 
-static void
-append_int (GString *out, gint64 value)
+/* Prints @value in decimal at the end of @buffer.  Returns where the text
+ * starts; it runs to the end of @buffer, unterminated. */
+static const char *
+format_int (gint64 value, char buffer[static 24])
 {
-  char buffer[24];
-  char *p = buffer + sizeof buffer;
+  char *p = buffer + 24;
   guint64 magnitude = value < 0 ? -(guint64) value : (guint64) value;
 
   do
@@ -272,8 +310,16 @@ append_int (GString *out, gint64 value)
   while (magnitude != 0);
   if (value < 0)
     *--p = '-';
+  return p;
+}
 
-  g_string_append_len (out, p, buffer + sizeof buffer - p);
+static void
+append_int (GString *out, gint64 value)
+{
+  char buffer[24];
+  const char *text = format_int (value, buffer);
+
+  g_string_append_len (out, text, buffer + sizeof buffer - text);
 }
 
 /* Appends the shortest text that reads back as exactly @value: the first
@@ -425,242 +471,122 @@ quote_bounded (const char *text, gsize length, gboolean quotes)
   return g_string_free (out, FALSE);
 }
 
-/* Raw id lookup.  json-glib keeps no positions, so to know how the peer
- * wrote an id this scans the top-level members of the text, which the
- * parser has already accepted.  Any surprise makes it give up, and the id
- * is then refused rather than guessed. */
-
-static const char *
-skip_space (const char *p, const char *end)
-{
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-    p++;
-  return p;
-}
-
-/* @p is at an opening quote.  Returns the position after the closing
- * quote, or %NULL.  A quote ends the string unless an odd number of
- * backslashes precedes it. */
-static const char *
-skip_string (const char *p, const char *end)
-{
-  const char *start = ++p;
-
-  for (;;)
-    {
-      const char *q = memchr (p, '"', end - p);
-      gsize n_backslashes = 0;
-
-      if (q == NULL)
-        return NULL;
-      while (q - n_backslashes > start &&
-             q[-1 - (gssize) n_backslashes] == '\\')
-        n_backslashes++;
-      if (n_backslashes % 2 == 0)
-        return q + 1;
-      p = q + 1;
-    }
-}
-
-/* @p is at the start of a value.  Returns the position after it, or
- * %NULL. */
-static const char *
-skip_value (const char *p, const char *end)
-{
-  gsize depth = 0;
-
-  if (p == end)
-    return NULL;
-
-  if (*p == '"')
-    return skip_string (p, end);
-
-  if (*p != '{' && *p != '[')
-    {
-      while (p < end && strchr (" \t\n\r,:]}", *p) == NULL)
-        p++;
-      return p;
-    }
-
-  while (p < end)
-    {
-      switch (*p)
-        {
-          case '"':
-            p = skip_string (p, end);
-            if (p == NULL)
-              return NULL;
-            continue;
-          case '{':
-          case '[':
-            depth++;
-            break;
-          case '}':
-          case ']':
-            if (--depth == 0)
-              return p + 1;
-            break;
-          default:
-            break;
-        }
-      p++;
-    }
-  return NULL;
-}
-
-/* Whether the raw member name between @p and @end (without its quotes)
- * means "id", however it is escaped. */
-static gboolean
-name_is_id (const char *p, const char *end)
-{
-  static const char id[] = "id";
-  gsize i;
-
-  for (i = 0; i < 2; i++)
-    {
-      if (p < end && *p == id[i])
-        p++;
-      else if (end - p >= 6 && p[0] == '\\' && p[1] == 'u' && p[2] == '0' &&
-               p[3] == '0' &&
-               g_ascii_tolower (p[4]) == hex_digits[id[i] >> 4] &&
-               g_ascii_tolower (p[5]) == hex_digits[id[i] & 0xf])
-        p += 6;
-      else
-        return FALSE;
-    }
-  return p == end;
-}
-
-/* Finds the text of the value of the top-level member "id" of the object
- * in @text: the last one, since json-glib keeps the last of duplicate
- * members. */
-static gboolean
-find_raw_id (const char *text,
-             gsize length,
-             const char **value,
-             gsize *value_length)
-{
-  const char *end = text + length;
-  const char *p = skip_space (text, end);
-  gboolean found = FALSE;
-
-  if (p == end || *p++ != '{')
-    return FALSE;
-
-  for (;;)
-    {
-      const char *name;
-      const char *value_start;
-      gboolean is_id;
-
-      p = skip_space (p, end);
-      if (p < end && *p == '}')
-        return found;
-      if (p == end || *p != '"')
-        return FALSE;
-      name = p + 1;
-      p = skip_string (p, end);
-      if (p == NULL)
-        return FALSE;
-      is_id = name_is_id (name, p - 1);
-
-      p = skip_space (p, end);
-      if (p == end || *p++ != ':')
-        return FALSE;
-      value_start = p = skip_space (p, end);
-      p = skip_value (p, end);
-      if (p == NULL)
-        return FALSE;
-      if (is_id)
-        {
-          *value = value_start;
-          *value_length = p - value_start;
-          found = TRUE;
-        }
-
-      p = skip_space (p, end);
-      if (p < end && *p == ',')
-        p++;
-      else
-        return p < end && *p == '}' && found;
-    }
-}
-
 /* Requests are answered with their id as we print it, so an id whose
- * printed form differs from what the peer sent (json-glib turns integers
- * past 64 bits into other numbers; 1e2 prints as 100.0) would match no
- * request on the peer's side.  Such an id is refused instead.  A string
- * always round-trips in meaning; anything else must print byte for byte
- * as it was sent. */
+ * printed form differs from what the peer sent (1e2 prints as 100.0, an
+ * integer past 64 bits becomes a double) would match no request on the
+ * peer's side.  Such an id is refused instead.  A string always
+ * round-trips in meaning; anything else must print byte for byte as it
+ * was sent (@raw, @raw_length). */
 static gboolean
-check_id_echoes (JsonNode *id, const char *text, gsize length, GError **error)
+check_id_echoes (JsonNode *id,
+                 const char *raw,
+                 gsize raw_length,
+                 GError **error)
 {
   g_autoptr (GString) printed = NULL;
   g_autofree char *quoted = NULL;
-  const char *raw = NULL;
-  gsize raw_length = 0;
 
   if (JSON_NODE_HOLDS_VALUE (id) &&
       json_node_get_value_type (id) == G_TYPE_STRING)
     return TRUE;
 
-  printed = g_string_new (NULL);
-  append_node (printed, id);
-
-  if (find_raw_id (text, length, &raw, &raw_length))
+  /* Integers, the usual ids, are printed without a string. */
+  if (JSON_NODE_HOLDS_VALUE (id) &&
+      json_node_get_value_type (id) == G_TYPE_INT64)
     {
+      char buffer[24];
+      const char *text = format_int (json_node_get_int (id), buffer);
+      gsize length = (gsize) (buffer + sizeof buffer - text);
+
+      if (raw_length == length && memcmp (raw, text, length) == 0)
+        return TRUE;
+    }
+  else
+    {
+      printed = g_string_new (NULL);
+      append_node (printed, id);
       if (raw_length == printed->len &&
           memcmp (raw, printed->str, raw_length) == 0)
         return TRUE;
-      quoted = quote_bounded (raw, raw_length, FALSE);
     }
-  else
-    quoted = quote_bounded (printed->str, printed->len, FALSE);
 
+  quoted = quote_bounded (raw, raw_length, FALSE);
   g_set_error (error, UC_ERROR, UC_ERROR_PROTOCOL,
                "request id %s cannot be echoed exactly", quoted);
   return FALSE;
 }
 
-/* Collects the members of a message object, as Open vSwitch's
- * jsonrpc_msg_from_json() does. */
+/* The members of a message object, collected as Open vSwitch's
+ * jsonrpc_msg_from_json() does: the last of duplicate members counts.
+ * The top-level object itself is never built. */
 typedef struct
 {
-  JsonNode *method;       /* (unowned) (nullable) */
-  JsonNode *params;       /* (unowned) (nullable) */
-  JsonNode *result;       /* (unowned) (nullable) */
-  JsonNode *error;        /* (unowned) (nullable) */
-  JsonNode *id;           /* (unowned) (nullable) */
-  const char *unexpected; /* (unowned) (nullable) first other member */
+  JsonNode *method;   /* (owned) (nullable) */
+  JsonNode *params;   /* (owned) (nullable) */
+  JsonNode *result;   /* (owned) (nullable) */
+  JsonNode *error;    /* (owned) (nullable) */
+  JsonNode *id;       /* (owned) (nullable) */
+  const char *id_raw; /* (unowned) the text of @id */
+  gsize id_raw_length;
+  char *unexpected; /* (owned) (nullable) the first other member's name */
 } Members;
 
 static void
-collect_member (JsonObject *object,
-                const char *name,
-                JsonNode *node,
+members_clear (Members *members)
+{
+  g_clear_pointer (&members->method, json_node_unref);
+  g_clear_pointer (&members->params, json_node_unref);
+  g_clear_pointer (&members->result, json_node_unref);
+  g_clear_pointer (&members->error, json_node_unref);
+  g_clear_pointer (&members->id, json_node_unref);
+  g_clear_pointer (&members->unexpected, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Members, members_clear)
+
+static void
+collect_member (const char *name,
+                JsonNode *value,
+                const char *raw,
+                gsize raw_length,
                 gpointer user_data)
 {
   Members *members = user_data;
+  JsonNode **slot;
 
   if (strcmp (name, "method") == 0)
-    members->method = node;
+    slot = &members->method;
   else if (strcmp (name, "params") == 0)
-    members->params = node;
+    slot = &members->params;
   else if (strcmp (name, "result") == 0)
-    members->result = node;
+    slot = &members->result;
   else if (strcmp (name, "error") == 0)
-    members->error = node;
+    slot = &members->error;
   else if (strcmp (name, "id") == 0)
-    members->id = node;
-  else if (members->unexpected == NULL)
-    members->unexpected = name;
+    {
+      slot = &members->id;
+      members->id_raw = raw;
+      members->id_raw_length = raw_length;
+    }
+  else
+    {
+      if (members->unexpected == NULL)
+        members->unexpected = g_strdup (name);
+      json_node_unref (value);
+      return;
+    }
+
+  g_clear_pointer (slot, json_node_unref);
+  *slot = value;
 }
 
 /* A member that is absent or a JSON null counts as absent. */
 static JsonNode *
-take_member (JsonNode *node)
+take_member (JsonNode **member)
 {
-  return node_is_present (node) ? json_node_ref (node) : NULL;
+  if (!node_is_present (*member))
+    return NULL;
+  return g_steal_pointer (member);
 }
 
 /* Open vSwitch's jsonrpc_msg_is_valid(): which members each type must
@@ -746,43 +672,36 @@ message_validate (UcJsonrpcMessage *self, GError **error)
  * uc_jsonrpc_message_to_string()), so `1` and `[1]` are accepted but
  * `1e2`, `-0` or an integer beyond 64 bits are refused.
  *
+ * The text is parsed with uc_json_parse_members(): strict RFC 8259 JSON
+ * into json-glib nodes, without building the top-level object.
+ *
  * Returns: (transfer full): the message, or %NULL with %UC_ERROR_PROTOCOL
- *   set; the error message is Open vSwitch's text, or json-glib's for
- *   JSON that does not parse
+ *   set; the error message is Open vSwitch's text, also for JSON that does
+ *   not parse (with the byte offset of the error)
  */
 UcJsonrpcMessage *
 uc_jsonrpc_message_parse (const char *text, gsize length, GError **error)
 {
-  g_autoptr (JsonParser) parser = NULL;
-  g_autoptr (GError) local_error = NULL;
+  g_auto (Members) members = { 0 };
   g_autoptr (UcJsonrpcMessage) self = NULL;
   g_autofree char *quoted = NULL;
-  Members members = { 0 };
-  JsonNode *root;
   UcJsonrpcMessageType type;
+  gboolean is_object = FALSE;
 
   g_return_val_if_fail (text != NULL || length == 0, NULL);
-  g_return_val_if_fail (length <= G_MAXSSIZE, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, (gssize) length, &local_error))
-    {
-      g_set_error_literal (error, UC_ERROR, UC_ERROR_PROTOCOL,
-                           local_error->message);
-      return NULL;
-    }
+  /* No depth limit here: the framer has applied the connection's. */
+  if (!uc_json_parse_members (text, length, G_MAXUINT, collect_member, &members,
+                              &is_object, error))
+    return NULL;
 
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (!is_object)
     {
       g_set_error_literal (error, UC_ERROR, UC_ERROR_PROTOCOL,
                            "message is not a JSON object");
       return NULL;
     }
-
-  json_object_foreach_member (json_node_get_object (root), collect_member,
-                              &members);
 
   if (members.method != NULL &&
       (!JSON_NODE_HOLDS_VALUE (members.method) ||
@@ -812,18 +731,17 @@ uc_jsonrpc_message_parse (const char *text, gsize length, GError **error)
     type = UC_JSONRPC_MESSAGE_NOTIFY;
 
   self = message_new (type);
-  if (members.method != NULL)
-    self->method = g_strdup (json_node_get_string (members.method));
-  self->params = take_member (members.params);
-  self->result = take_member (members.result);
-  self->error = take_member (members.error);
-  self->id = take_member (members.id);
+  self->method = g_steal_pointer (&members.method);
+  self->params = take_member (&members.params);
+  self->result = take_member (&members.result);
+  self->error = take_member (&members.error);
+  self->id = take_member (&members.id);
 
   if (!message_validate (self, error))
     return NULL;
 
   if (type == UC_JSONRPC_MESSAGE_REQUEST &&
-      !check_id_echoes (self->id, text, length, error))
+      !check_id_echoes (self->id, members.id_raw, members.id_raw_length, error))
     return NULL;
 
   return g_steal_pointer (&self);
@@ -848,7 +766,7 @@ message_clear (gpointer data)
 {
   UcJsonrpcMessage *self = data;
 
-  g_free (self->method);
+  g_clear_pointer (&self->method, json_node_unref);
   g_clear_pointer (&self->params, json_node_unref);
   g_clear_pointer (&self->result, json_node_unref);
   g_clear_pointer (&self->error, json_node_unref);
@@ -895,7 +813,7 @@ uc_jsonrpc_message_get_method (UcJsonrpcMessage *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->method;
+  return self->method != NULL ? json_node_get_string (self->method) : NULL;
 }
 
 /**
@@ -990,6 +908,27 @@ uc_jsonrpc_message_to_string (UcJsonrpcMessage *self, gsize *length)
   g_return_val_if_fail (self != NULL, NULL);
 
   out = g_string_sized_new (128);
+  uc_jsonrpc_message_serialize (self, out);
+  if (length != NULL)
+    *length = out->len;
+  return g_string_free (out, FALSE);
+}
+
+/**
+ * uc_jsonrpc_message_serialize:
+ * @self: a message
+ * @out: the string to append to
+ *
+ * Appends the text uc_jsonrpc_message_to_string() returns to @out: a
+ * sender that writes from a buffer of its own needs no string per
+ * message.
+ */
+void
+uc_jsonrpc_message_serialize (UcJsonrpcMessage *self, GString *out)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (out != NULL);
+
   g_string_append_len (out, "{\"id\":", 6);
   append_node (out, self->id);
 
@@ -998,7 +937,7 @@ uc_jsonrpc_message_to_string (UcJsonrpcMessage *self, gsize *length)
       case UC_JSONRPC_MESSAGE_REQUEST:
       case UC_JSONRPC_MESSAGE_NOTIFY:
         g_string_append_len (out, ",\"method\":", 10);
-        append_string (out, self->method);
+        append_string (out, json_node_get_string (self->method));
         g_string_append_len (out, ",\"params\":", 10);
         append_node (out, self->params);
         break;
@@ -1019,10 +958,6 @@ uc_jsonrpc_message_to_string (UcJsonrpcMessage *self, gsize *length)
     }
 
   g_string_append_c (out, '}');
-
-  if (length != NULL)
-    *length = out->len;
-  return g_string_free (out, FALSE);
 }
 
 /**

@@ -54,6 +54,8 @@ JsonNode             *uc_jsonrpc_message_get_id       (UcJsonrpcMessage  *self);
 
 char                 *uc_jsonrpc_message_to_string    (UcJsonrpcMessage  *self,
                                                        gsize             *length);
+void                  uc_jsonrpc_message_serialize    (UcJsonrpcMessage  *self,
+                                                       GString           *out);
 const char           *uc_jsonrpc_message_type_to_string (UcJsonrpcMessageType type);
 /* clang-format on */
 

@@ -17,8 +17,30 @@ G_BEGIN_DECLS
 /* Bytes read from the stream at a time. */
 #define UC_JSONRPC_READ_SIZE (64 * 1024)
 
+/* Reads and deliveries one main loop dispatch makes for a connection at
+ * most, before the rest of the main context gets its turn: a peer that
+ * pipelines requests is served in bursts, never to the exclusion of
+ * others. */
+#define UC_JSONRPC_DISPATCH_BUDGET 16
+
 #define UC_TYPE_JSONRPC (uc_jsonrpc_get_type ())
 G_DECLARE_FINAL_TYPE (UcJsonrpc, uc_jsonrpc, UC, JSONRPC, GObject)
+
+/**
+ * UcJsonrpcReceiveFunc:
+ * @self: the connection
+ * @message: (nullable): the message received, or %NULL if the connection
+ *   ended
+ * @error: (nullable): what ended the connection, when @message is %NULL
+ * @user_data: the data given to uc_jsonrpc_receive()
+ *
+ * Called with the outcome of uc_jsonrpc_receive().  Take a reference on
+ * @message to keep it.
+ */
+typedef void (*UcJsonrpcReceiveFunc) (UcJsonrpc *self,
+                                      UcJsonrpcMessage *message,
+                                      const GError *error,
+                                      gpointer user_data);
 
 /* clang-format off */
 UcJsonrpc        *uc_jsonrpc_new                  (GIOStream            *stream,
@@ -56,6 +78,9 @@ void              uc_jsonrpc_receive_async        (UcJsonrpc            *self,
 UcJsonrpcMessage *uc_jsonrpc_receive_finish       (UcJsonrpc            *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
+void              uc_jsonrpc_receive              (UcJsonrpc            *self,
+                                                   UcJsonrpcReceiveFunc  func,
+                                                   gpointer              user_data);
 
 void              uc_jsonrpc_close                (UcJsonrpc            *self);
 gboolean          uc_jsonrpc_is_closed            (UcJsonrpc            *self);

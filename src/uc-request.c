@@ -35,8 +35,9 @@ struct _UcRequest
 {
   GObject parent_instance;
 
-  GStrv argv; /* (owned) argv[0] is the command */
-  guint argc; /* elements of @argv, the command included */
+  char **argv; /* (owned) argv[0] is the command; one block with the
+                * strings, freed with g_free() */
+  guint argc;  /* elements of @argv, the command included */
   UcOutputFormat format;
   GCredentials *credentials; /* (owned) (nullable) */
   GCancellable *cancellable; /* (owned) (nullable) made on first use */
@@ -50,6 +51,33 @@ struct _UcRequest
 };
 
 G_DEFINE_FINAL_TYPE (UcRequest, uc_request, G_TYPE_OBJECT)
+
+/* Copies @argv into one block: the pointers, then the strings.  A request
+ * is made per call, and one allocation beats one per argument. */
+static char **
+argv_copy (const char *const *argv, guint *argc)
+{
+  gsize size = sizeof (char *);
+  char **copy;
+  char *p;
+  guint n;
+
+  for (n = 0; argv[n] != NULL; n++)
+    size += sizeof (char *) + strlen (argv[n]) + 1;
+
+  copy = g_malloc (size);
+  p = (char *) (copy + n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      gsize length = strlen (argv[i]) + 1;
+
+      copy[i] = memcpy (p, argv[i], length);
+      p += length;
+    }
+  copy[n] = NULL;
+  *argc = n;
+  return copy;
+}
 
 /* Lets the transport's data go as soon as the transport no longer needs to
  * hear from this request, so that a handler holding on to an answered or
@@ -96,8 +124,16 @@ text_body (const char *text)
   length = strlen (text);
   if (length > 0 && text[length - 1] != '\n')
     {
-      g_autofree char *terminated = g_strconcat (text, "\n", NULL);
+      /* json-glib copies the string: a short one is made on the stack. */
+      char small[256];
+      g_autofree char *large = NULL;
+      char *terminated = small;
 
+      if (length + 2 > sizeof small)
+        terminated = large = g_malloc (length + 2);
+      memcpy (terminated, text, length);
+      terminated[length] = '\n';
+      terminated[length + 1] = '\0';
       return json_node_init_string (node, terminated);
     }
   return json_node_init_string (node, text);
@@ -140,7 +176,7 @@ uc_request_finalize (GObject *object)
 {
   UcRequest *self = UC_REQUEST (object);
 
-  g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_pointer (&self->argv, g_free);
   g_clear_object (&self->credentials);
   g_clear_object (&self->cancellable);
 
@@ -197,8 +233,7 @@ uc_request_new (const char *const *argv,
   g_return_val_if_fail (reply_func != NULL, NULL);
 
   self = g_object_new (UC_TYPE_REQUEST, NULL);
-  self->argv = g_strdupv ((char **) argv);
-  self->argc = g_strv_length (self->argv);
+  self->argv = argv_copy (argv, &self->argc);
   self->format = format;
   self->credentials = credentials != NULL ? g_object_ref (credentials) : NULL;
   self->reply_func = reply_func;

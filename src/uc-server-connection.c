@@ -14,10 +14,12 @@
  * format the client chose, its credentials, and the one request it may
  * have in flight.
  *
- * A connection reads one message, hands a request to its owner through
- * #UcServerConnection::request-received, and reads nothing more until the
- * reply has been sent: requests are answered one at a time and in order,
- * however late a handler answers.  Any message other than a request ends
+ * A connection reads one message, hands a request to its owner's request
+ * function, and reads nothing more until the reply has been sent:
+ * requests are answered one at a time and in order, however late a
+ * handler answers.  (A plain function, not a signal: the owner is the
+ * only listener, and a signal emission per request was a tenth of the
+ * cost of a request.)  Any message other than a request ends
  * the connection without a reply, as in Open vSwitch.
  *
  * Remote connections have an idle timeout, armed only while the
@@ -38,14 +40,19 @@ struct _UcServerConnection
   GCredentials *credentials; /* (owned) (nullable) */
   UcOutputFormat format;
 
+  /* The owner's: called with each request. */
+  UcServerConnectionRequestFunc request_func;
+  gpointer request_data; /* (unowned) outlives us while we are open */
+
   guint idle_timeout_s;   /* 0: never times out */
   gint64 idle_since;      /* monotonic µs when it last began to wait */
   GSource *idle_source;   /* (owned) (nullable) fires at its ready time */
   GSource *hangup_source; /* (owned) (nullable) armed while deferred */
 
   JsonNode *request_id; /* (owned) (nullable) id of the request in flight */
-  UcRequest *request;   /* (unowned) (nullable) weak pointer: the request
-                         * in flight, until it is answered */
+  UcRequest *request;   /* (unowned) (nullable) the request in flight, until
+                         * it is answered or cancelled: a request answers
+                         * before it goes (its dispose answers for it) */
   UcRequest *replied;   /* (owned) (nullable) the answered request whose
                          * reply is being flushed */
   gboolean close_when_idle;
@@ -54,7 +61,6 @@ struct _UcServerConnection
 
 enum
 {
-  SIGNAL_REQUEST_RECEIVED,
   SIGNAL_CLOSED,
   N_SIGNALS
 };
@@ -166,12 +172,7 @@ unwatch_hangup (UcServerConnection *self)
 static UcRequest *
 untrack_request (UcServerConnection *self)
 {
-  UcRequest *request = g_steal_pointer (&self->request);
-
-  if (request != NULL)
-    g_object_remove_weak_pointer (G_OBJECT (request),
-                                  (gpointer *) &self->request);
-  return request;
+  return g_steal_pointer (&self->request);
 }
 
 static void
@@ -198,7 +199,7 @@ on_request_replied (UcRequest *request,
                     JsonNode *body,
                     gpointer user_data)
 {
-  UcServerConnection *self = UC_SERVER_CONNECTION (user_data);
+  UcServerConnection *self = user_data;
   g_autoptr (UcJsonrpcMessage) reply = NULL;
   g_autoptr (GError) error = NULL;
   JsonNode *id;
@@ -236,16 +237,15 @@ on_request_replied (UcRequest *request,
 }
 
 static void
-on_received (GObject *source_object, GAsyncResult *result, gpointer user_data)
+on_received (UcJsonrpc *rpc,
+             UcJsonrpcMessage *message,
+             const GError *error,
+             gpointer user_data)
 {
   static UcRateLimit unexpected_rl = UC_RATE_LIMIT_DEFAULT;
-  g_autoptr (UcServerConnection) self = UC_SERVER_CONNECTION (user_data);
-  g_autoptr (UcJsonrpcMessage) message = NULL;
-  g_autoptr (GError) error = NULL;
+  g_autoptr (UcServerConnection) self = user_data;
   UcJsonrpcMessageType type;
 
-  message =
-    uc_jsonrpc_receive_finish (UC_JSONRPC (source_object), result, &error);
   if (message == NULL)
     {
       /* The end of the stream, a protocol violation or an I/O error:
@@ -269,7 +269,7 @@ on_received (GObject *source_object, GAsyncResult *result, gpointer user_data)
     }
 
   self->request_id = json_node_ref (uc_jsonrpc_message_get_id (message));
-  g_signal_emit (self, signals[SIGNAL_REQUEST_RECEIVED], 0, message);
+  self->request_func (self, message, self->request_data);
 
   if (self->closed || self->request_id == NULL)
     return;
@@ -296,9 +296,8 @@ receive_next (UcServerConnection *self)
       return;
     }
   arm_idle_timer (self);
-  /* No cancellable: uc_jsonrpc_close() ends a pending receive, and a
-   * cancellable would cost a source per request. */
-  uc_jsonrpc_receive_async (self->rpc, NULL, on_received, g_object_ref (self));
+  /* uc_jsonrpc_close() ends a pending receive; no cancellable needed. */
+  uc_jsonrpc_receive (self->rpc, on_received, g_object_ref (self));
 }
 
 static void
@@ -343,20 +342,6 @@ uc_server_connection_class_init (UcServerConnectionClass *klass)
   object_class->finalize = uc_server_connection_finalize;
 
   /**
-   * UcServerConnection::request-received:
-   * @self: the connection
-   * @message: the request, a %UC_JSONRPC_MESSAGE_REQUEST
-   *
-   * A request arrived.  The handler must call
-   * uc_server_connection_new_request() once and answer (or dispatch) the
-   * request it returns; nothing more is read until it is answered.
-   */
-  signals[SIGNAL_REQUEST_RECEIVED] =
-    g_signal_new ("request-received", G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 1,
-                  UC_TYPE_JSONRPC_MESSAGE | G_SIGNAL_TYPE_STATIC_SCOPE);
-
-  /**
    * UcServerConnection::closed:
    * @self: the connection
    *
@@ -381,6 +366,10 @@ uc_server_connection_init (UcServerConnection *self)
  *   the peer's credentials and hang-up detection
  * @idle_timeout_s: seconds the connection may wait for a request before
  *   it is closed; 0 for no limit
+ * @request_func: (scope notified): called with each request received,
+ *   until the connection closes
+ * @user_data: (closure request_func): data for @request_func; it must
+ *   stay valid while the connection is open
  *
  * Wraps @rpc.  Nothing is read before uc_server_connection_start().
  *
@@ -389,16 +378,21 @@ uc_server_connection_init (UcServerConnection *self)
 UcServerConnection *
 uc_server_connection_new (UcJsonrpc *rpc,
                           GSocketConnection *connection,
-                          guint idle_timeout_s)
+                          guint idle_timeout_s,
+                          UcServerConnectionRequestFunc request_func,
+                          gpointer user_data)
 {
   UcServerConnection *self;
 
   g_return_val_if_fail (UC_IS_JSONRPC (rpc), NULL);
   g_return_val_if_fail (
     connection == NULL || G_IS_SOCKET_CONNECTION (connection), NULL);
+  g_return_val_if_fail (request_func != NULL, NULL);
 
   self = g_object_new (UC_TYPE_SERVER_CONNECTION, NULL);
   self->rpc = g_object_ref (rpc);
+  self->request_func = request_func;
+  self->request_data = user_data;
   self->idle_timeout_s = idle_timeout_s;
 
   if (connection != NULL)
@@ -515,8 +509,7 @@ uc_server_connection_start (UcServerConnection *self)
 
 /**
  * uc_server_connection_new_request:
- * @self: a connection, from its #UcServerConnection::request-received
- *   handler
+ * @self: a connection, from its request function
  * @argv: (array zero-terminated=1): the command and its arguments
  *
  * Makes the #UcRequest for the request just received: it carries the
@@ -540,7 +533,6 @@ uc_server_connection_new_request (UcServerConnection *self,
     uc_request_new (argv, self->format, self->credentials, on_request_replied,
                     g_object_ref (self), g_object_unref);
   self->request = request;
-  g_object_add_weak_pointer (G_OBJECT (request), (gpointer *) &self->request);
   return request;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * One client connection of the control server.  Private to uc-server.c:
- * the server creates connections, listens to their signals and drops them
- * when they close.
+ * the server creates connections, hands them its request function,
+ * listens to their ::closed signal and drops them when they close.
  */
 #pragma once
 
@@ -21,10 +21,26 @@ G_DECLARE_FINAL_TYPE (UcServerConnection,
                       SERVER_CONNECTION,
                       GObject)
 
+/**
+ * UcServerConnectionRequestFunc:
+ * @self: the connection
+ * @message: a %UC_JSONRPC_MESSAGE_REQUEST
+ * @user_data: the data given to uc_server_connection_new()
+ *
+ * A request arrived.  The function must call
+ * uc_server_connection_new_request() once and answer (or dispatch) the
+ * request it returns; nothing more is read until it is answered.
+ */
+typedef void (*UcServerConnectionRequestFunc) (UcServerConnection *self,
+                                               UcJsonrpcMessage *message,
+                                               gpointer user_data);
+
 /* clang-format off */
 UcServerConnection *uc_server_connection_new       (UcJsonrpc          *rpc,
                                                     GSocketConnection  *connection,
-                                                    guint               idle_timeout_s);
+                                                    guint               idle_timeout_s,
+                                                    UcServerConnectionRequestFunc request_func,
+                                                    gpointer            user_data);
 const char     *uc_server_connection_get_name      (UcServerConnection *self);
 UcOutputFormat  uc_server_connection_get_format    (UcServerConnection *self);
 GCredentials   *uc_server_connection_get_credentials (UcServerConnection *self);

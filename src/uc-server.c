@@ -8,6 +8,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "uc-error.h"
 #include "uc-json-framer.h"
 #include "uc-jsonrpc.h"
 #include "uc-server-connection.h"
@@ -66,6 +67,7 @@ struct _UcServer
 
   char *program_name;   /* (owned) */
   char *version;        /* (owned) */
+  char *version_text;   /* (owned) what `version` answers, made once */
   GHashTable *commands; /* (owned) (element-type utf8 UcServerCommand) */
 
   GPtrArray *listeners;    /* (owned) (element-type UcServerListener) */
@@ -312,11 +314,8 @@ static void
 builtin_version (UcRequest *request, gpointer user_data)
 {
   UcServer *self = UC_SERVER (user_data);
-  g_autofree char *text = NULL;
 
-  text = g_strdup_printf ("%s (" PACKAGE_NAME ") %s", self->program_name,
-                          self->version);
-  uc_request_reply (request, text);
+  uc_request_reply (request, self->version_text);
 }
 
 static gboolean
@@ -565,13 +564,19 @@ on_request_received (UcServerConnection *connection,
                      UcJsonrpcMessage *message,
                      gpointer user_data)
 {
-  UcServer *self = UC_SERVER (user_data);
+  UcServer *self = user_data;
   const char *method = uc_jsonrpc_message_get_method (message);
   JsonArray *params = uc_jsonrpc_message_get_params (message);
   guint n_params = json_array_get_length (params);
-  g_autofree const char **argv = g_new (const char *, n_params + 2);
+  /* The request copies argv: most calls need no memory for it here. */
+  const char *small_argv[16];
+  g_autofree const char **large_argv = NULL;
+  const char **argv = small_argv;
   g_autoptr (UcRequest) request = NULL;
   g_autofree char *error = NULL;
+
+  if (n_params + 2 > G_N_ELEMENTS (small_argv))
+    argv = large_argv = g_new (const char *, n_params + 2);
 
   argv[0] = method;
   for (guint i = 0; i < n_params; i++)
@@ -622,10 +627,8 @@ add_connection (UcServer *self,
   if (listener != NULL && (listener->flags & UC_LISTENER_REMOTE) != 0)
     idle_timeout_s = self->remote_idle_timeout_s;
 
-  connection =
-    uc_server_connection_new (rpc, socket_connection, idle_timeout_s);
-  g_signal_connect (connection, "request-received",
-                    G_CALLBACK (on_request_received), self);
+  connection = uc_server_connection_new (rpc, socket_connection, idle_timeout_s,
+                                         on_request_received, self);
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed),
                     self);
   g_hash_table_insert (self->connections, connection, listener);
@@ -742,6 +745,8 @@ uc_server_constructed (GObject *object)
 
   G_OBJECT_CLASS (uc_server_parent_class)->constructed (object);
 
+  self->version_text = g_strdup_printf ("%s (" PACKAGE_NAME ") %s",
+                                        self->program_name, self->version);
   uc_server_register (self, "list-commands", "", 0, 0, builtin_list_commands,
                       self, NULL);
   uc_server_register (self, "help", "", 0, 0, builtin_list_commands, self,
@@ -781,6 +786,7 @@ uc_server_finalize (GObject *object)
   g_clear_pointer (&self->commands, g_hash_table_unref);
   g_clear_pointer (&self->program_name, g_free);
   g_clear_pointer (&self->version, g_free);
+  g_clear_pointer (&self->version_text, g_free);
 
   G_OBJECT_CLASS (uc_server_parent_class)->finalize (object);
 }
@@ -1203,6 +1209,41 @@ uc_server_dispatch (UcServer *self, UcRequest *request)
   command = g_rc_box_acquire (command);
   command->func (request, command->user_data);
   command_release (command);
+}
+
+/**
+ * uc_server_check_call:
+ * @self: a server
+ * @argv: (array zero-terminated=1): a command name and its arguments
+ * @error: return location for a #GError
+ *
+ * Makes the checks uc_server_dispatch() makes before running a handler,
+ * for transports that report failures by kind (the D-Bus mirror).
+ *
+ * Returns: %TRUE if uc_server_dispatch() would run @argv's handler now;
+ *   otherwise %FALSE with %UC_ERROR_INVALID_COMMAND or
+ *   %UC_ERROR_INVALID_ARGS, whose message is the text uc_server_dispatch()
+ *   would answer with
+ */
+gboolean
+uc_server_check_call (UcServer *self, const char *const *argv, GError **error)
+{
+  g_autofree char *text = NULL;
+
+  g_return_val_if_fail (UC_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  text = check_call (self, argv[0], g_strv_length ((char **) argv) - 1, NULL);
+  if (text == NULL)
+    return TRUE;
+
+  g_set_error_literal (error, UC_ERROR,
+                       g_hash_table_contains (self->commands, argv[0])
+                         ? UC_ERROR_INVALID_ARGS
+                         : UC_ERROR_INVALID_COMMAND,
+                       text);
+  return FALSE;
 }
 
 /**

@@ -75,6 +75,9 @@ const char *uc_server_get_usage            (UcServer         *self,
                                             const char       *name);
 void        uc_server_dispatch             (UcServer         *self,
                                             UcRequest        *request);
+gboolean    uc_server_check_call           (UcServer         *self,
+                                            const char * const *argv,
+                                            GError          **error);
 
 gboolean    uc_server_add_listener         (UcServer         *self,
                                             UcPstream        *pstream,

@@ -231,6 +231,49 @@ test_split_consumed (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (consumed, ==, 0);
 }
 
+/* A lent message stays the framer's, and its buffer is used again: each
+ * message is intact when lent, however long the one before it was. */
+static void
+test_split_lent (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *long_text = g_strnfill (100000, 'x');
+  g_autofree char *long_message = g_strdup_printf ("{\"a\":\"%s\"}", long_text);
+  g_autofree char *input = g_strconcat ("{\"first\":1} {\"b\":[2]}",
+                                        long_message, "{}{\"last\":3}", NULL);
+  static const char *const short_messages[] = { "{\"first\":1}", "{\"b\":[2]}",
+                                                NULL, "{}", "{\"last\":3}" };
+  const char *p = input;
+  gsize left = strlen (input);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (short_messages); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      const char *message;
+      gsize consumed = 0;
+      gsize length = 0;
+
+      g_assert_cmpint (
+        uc_json_framer_feed (fixture->framer, p, left, &consumed, &error), ==,
+        UC_JSON_FRAMER_MESSAGE);
+      g_assert_no_error (error);
+      p += consumed;
+      left -= consumed;
+
+      message = uc_json_framer_get_message (fixture->framer, &length);
+      g_assert_cmpstr (message, ==,
+                       short_messages[i] != NULL ? short_messages[i]
+                                                 : long_message);
+      g_assert_cmpuint (length, ==, strlen (message));
+      /* Lending twice lends the same. */
+      g_assert_true (uc_json_framer_get_message (fixture->framer, NULL) ==
+                     message);
+      uc_json_framer_drop_message (fixture->framer);
+      g_assert_true (uc_json_framer_is_idle (fixture->framer));
+    }
+  g_assert_cmpuint (left, ==, 0);
+  g_assert_true (uc_json_framer_finish (fixture->framer, NULL));
+}
+
 static void
 test_many_small (Fixture *fixture, gconstpointer user_data)
 {
@@ -918,6 +961,7 @@ main (int argc, char **argv)
   ADD ("/json-framer/split/two-pieces", test_split_two_pieces);
   ADD ("/json-framer/split/byte-by-byte", test_split_byte_by_byte);
   ADD ("/json-framer/split/consumed", test_split_consumed);
+  ADD ("/json-framer/split/lent", test_split_lent);
   ADD ("/json-framer/split/many-small", test_many_small);
   ADD ("/json-framer/whitespace", test_whitespace);
   ADD ("/json-framer/size/exact", test_size_exact);

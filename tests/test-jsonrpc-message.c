@@ -372,6 +372,37 @@ test_to_string_invalid_utf8 (void)
                    "\"error\":null}");
 }
 
+/* Each byte that is not part of well-formed UTF-8 becomes one U+FFFD:
+ * overlong forms, surrogates, code points past U+10FFFF, cut sequences. */
+static void
+test_to_string_invalid_utf8_forms (void)
+{
+  static const struct
+  {
+    const char *raw;
+    const char *printed;
+  } cases[] = {
+    { "\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd" },
+    { "a\xed\xa0\x80z", "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz" },
+    { "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    { "\xe2\x82", "\xef\xbf\xbd\xef\xbf\xbd" },
+    { "\xe2\x82\n", "\xef\xbf\xbd\xef\xbf\xbd\\n" },
+    { "\xff\"", "\xef\xbf\xbd\\\"" },
+    { "ok\xf0\x9f\x98\x80\xef\xbf\xbd", "ok\xf0\x9f\x98\x80\xef\xbf\xbd" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (UcJsonrpcMessage) reply =
+        uc_jsonrpc_message_new_reply (string_node (cases[i].raw), int_node (1));
+      g_autofree char *text = to_string (reply);
+      g_autofree char *expected = g_strdup_printf (
+        "{\"id\":1,\"result\":\"%s\",\"error\":null}", cases[i].printed);
+
+      g_assert_cmpstr (text, ==, expected);
+    }
+}
+
 static void
 assert_value_prints (JsonNode *node, const char *expected)
 {
@@ -720,6 +751,8 @@ main (int argc, char **argv)
   g_test_add_func ("/jsonrpc-message/to-string/types", test_to_string_types);
   g_test_add_func ("/jsonrpc-message/to-string/escapes",
                    test_to_string_escapes);
+  g_test_add_func ("/jsonrpc-message/to-string/invalid-utf8-forms",
+                   test_to_string_invalid_utf8_forms);
   g_test_add_func ("/jsonrpc-message/to-string/invalid-utf8",
                    test_to_string_invalid_utf8);
   g_test_add_func ("/jsonrpc-message/to-string/numbers",

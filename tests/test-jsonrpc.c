@@ -1349,6 +1349,282 @@ test_many (void)
   g_assert_cmpint (count_fds (), ==, fds_before);
 }
 
+/* Callback receives (uc_jsonrpc_receive()), as the server makes them. */
+
+typedef struct
+{
+  UcJsonrpc *rpc;          /* (unowned) */
+  GPtrArray *messages;     /* (element-type UcJsonrpcMessage) */
+  GError *error;           /* (owned) (nullable) */
+  gboolean in_call;        /* uc_jsonrpc_receive() is running */
+  gboolean again;          /* receive again from the callback */
+  UcJsonrpcMessage *reply; /* (unowned) (nullable) sent from the callback */
+  guint n_wanted;          /* stop receiving after this many messages */
+} Receiver;
+
+static void on_callback_received (UcJsonrpc *rpc,
+                                  UcJsonrpcMessage *message,
+                                  const GError *error,
+                                  gpointer user_data);
+
+static void
+receiver_init (Receiver *receiver, UcJsonrpc *rpc, gboolean again)
+{
+  receiver->rpc = rpc;
+  receiver->messages =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) uc_jsonrpc_message_unref);
+  receiver->error = NULL;
+  receiver->in_call = FALSE;
+  receiver->again = again;
+  receiver->reply = NULL;
+  receiver->n_wanted = G_MAXUINT;
+}
+
+static void
+receiver_clear (Receiver *receiver)
+{
+  g_clear_pointer (&receiver->messages, g_ptr_array_unref);
+  g_clear_error (&receiver->error);
+}
+
+static void
+receiver_receive (Receiver *receiver)
+{
+  receiver->in_call = TRUE;
+  uc_jsonrpc_receive (receiver->rpc, on_callback_received, receiver);
+  receiver->in_call = FALSE;
+}
+
+static void
+on_callback_received (UcJsonrpc *rpc,
+                      UcJsonrpcMessage *message,
+                      const GError *error,
+                      gpointer user_data)
+{
+  Receiver *receiver = user_data;
+
+  /* Never from within uc_jsonrpc_receive(), once per receive. */
+  g_assert_false (receiver->in_call);
+  g_assert_true (rpc == receiver->rpc);
+  g_assert_true ((message == NULL) != (error == NULL));
+  g_assert_null (receiver->error);
+
+  if (message == NULL)
+    {
+      receiver->error = g_error_copy (error);
+      return;
+    }
+  g_ptr_array_add (receiver->messages, uc_jsonrpc_message_ref (message));
+
+  /* As the server does: answer, then receive again, from the callback. */
+  if (receiver->reply != NULL)
+    {
+      g_autoptr (GError) send_error = NULL;
+
+      g_assert_true (uc_jsonrpc_send (rpc, receiver->reply, &send_error));
+      g_assert_no_error (send_error);
+    }
+  if (receiver->again && receiver->messages->len < receiver->n_wanted)
+    receiver_receive (receiver);
+}
+
+static char *
+pipelined_requests (const char *prefix, guint n)
+{
+  GString *input = g_string_new (NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (input,
+                            "{\"method\":\"%s%u\",\"params\":[],"
+                            "\"id\":%u}",
+                            prefix, i, i);
+  return g_string_free (input, FALSE);
+}
+
+static void
+assert_received_in_order (Receiver *receiver, const char *prefix, guint n)
+{
+  g_assert_cmpuint (receiver->messages->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *method = g_strdup_printf ("%s%u", prefix, i);
+
+      assert_request (g_ptr_array_index (receiver->messages, i), method, i);
+    }
+}
+
+static void
+test_callback_round_trip (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *input = pipelined_requests ("m", 3);
+  Receiver receiver;
+
+  receiver_init (&receiver, fixture->rpc, TRUE);
+
+  /* Waiting, then messages pipelined in one write, received again and
+   * again from the callback, in order. */
+  receiver_receive (&receiver);
+  settle ();
+  g_assert_cmpuint (receiver.messages->len, ==, 0);
+  peer_write_string (fixture->peer, input);
+  wait_until (receiver.messages->len == 3);
+  assert_received_in_order (&receiver, "m", 3);
+  g_assert_cmpuint (uc_jsonrpc_get_received_bytes (fixture->rpc), ==,
+                    strlen (input));
+
+  /* The end of the stream fails the pending receive. */
+  g_assert_null (receiver.error);
+  g_socket_shutdown (fixture->peer, FALSE, TRUE, NULL);
+  wait_until (receiver.error != NULL);
+  g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  g_assert_true (uc_jsonrpc_is_closed (fixture->rpc));
+
+  /* A receive on a closed connection fails too, later. */
+  g_clear_error (&receiver.error);
+  receiver.again = FALSE;
+  receiver_receive (&receiver);
+  g_assert_null (receiver.error);
+  wait_until (receiver.error != NULL);
+  g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
+  receiver_clear (&receiver);
+}
+
+static gboolean
+close_receiver_in_dispatch (gpointer user_data)
+{
+  Receiver *receiver = user_data;
+
+  uc_jsonrpc_close (receiver->rpc);
+  /* Never from within close(). */
+  g_assert_null (receiver->error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_callback_close (Fixture *fixture, gconstpointer user_data)
+{
+  UcJsonrpc *rpc = g_steal_pointer (&fixture->rpc);
+  Receiver receiver;
+
+  receiver_init (&receiver, rpc, FALSE);
+  receiver_receive (&receiver);
+
+  /* The pending receive keeps the connection alive. */
+  g_object_add_weak_pointer (G_OBJECT (rpc), (gpointer *) &rpc);
+  g_object_unref (rpc);
+  g_assert_nonnull (rpc);
+
+  run_in_dispatch (close_receiver_in_dispatch, &receiver);
+  wait_until (receiver.error != NULL);
+  g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  wait_until (rpc == NULL);
+  receiver_clear (&receiver);
+}
+
+/* One dispatch delivers at most UC_JSONRPC_DISPATCH_BUDGET messages of a
+ * connection, however many one read brought. */
+static void
+test_callback_budget (Fixture *fixture, gconstpointer user_data)
+{
+  const guint n = 5 * UC_JSONRPC_DISPATCH_BUDGET + 3;
+  g_autofree char *input = pipelined_requests ("m", n);
+  Receiver receiver;
+  guint iterations = 0;
+
+  receiver_init (&receiver, fixture->rpc, TRUE);
+  receiver.n_wanted = n;
+  receiver_receive (&receiver);
+  peer_write_string (fixture->peer, input);
+
+  while (receiver.messages->len < n)
+    {
+      guint before = receiver.messages->len;
+
+      g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpuint (receiver.messages->len - before, <=,
+                        UC_JSONRPC_DISPATCH_BUDGET);
+      g_assert_cmpuint (++iterations, <, 10 * n);
+    }
+  g_assert_cmpuint (iterations, >, n / UC_JSONRPC_DISPATCH_BUDGET);
+  assert_received_in_order (&receiver, "m", n);
+  receiver_clear (&receiver);
+}
+
+/* A client that pipelines many requests does not keep another waiting
+ * until they are all served. */
+static void
+test_callback_fairness (Fixture *fixture, gconstpointer user_data)
+{
+  const guint n = 20 * UC_JSONRPC_DISPATCH_BUDGET;
+  g_autofree char *input = pipelined_requests ("busy", n);
+  g_autoptr (GSocketConnection) other_local = NULL;
+  g_autoptr (GSocketConnection) other_remote = NULL;
+  g_autoptr (UcJsonrpc) other = NULL;
+  Receiver busy;
+  Receiver quiet;
+
+  make_pair (&other_local, &other_remote);
+  other = uc_jsonrpc_new (G_IO_STREAM (other_local), "test#2");
+
+  receiver_init (&busy, fixture->rpc, TRUE);
+  busy.n_wanted = n;
+  receiver_init (&quiet, other, FALSE);
+  receiver_receive (&busy);
+  receiver_receive (&quiet);
+
+  peer_write_string (fixture->peer, input);
+  peer_write_string (g_socket_connection_get_socket (other_remote),
+                     "{\"method\":\"quiet\",\"params\":[],\"id\":7}");
+
+  wait_until (quiet.messages->len == 1);
+  assert_request (g_ptr_array_index (quiet.messages, 0), "quiet", 7);
+  g_assert_cmpuint (busy.messages->len, <=, UC_JSONRPC_DISPATCH_BUDGET);
+
+  /* The busy one is served to the end. */
+  wait_until (busy.messages->len == n);
+  assert_received_in_order (&busy, "busy", n);
+  receiver_clear (&busy);
+  receiver_clear (&quiet);
+}
+
+/* Receiving again from the callback after a send that did not go out
+ * whole: the next message, already read, waits for the reply to drain. */
+static void
+test_callback_unsent_blocks (Fixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *input = pipelined_requests ("m", 2);
+  g_autoptr (UcJsonrpcMessage) reply = make_big_reply (0);
+  g_autofree char *expected = NULL;
+  g_autofree char *read = NULL;
+  gsize length = 0;
+  guint64 received_bytes;
+  Receiver receiver;
+
+  shrink_buffers (fixture->local);
+  shrink_buffers (fixture->remote);
+  receiver_init (&receiver, fixture->rpc, TRUE);
+  receiver.reply = reply;
+  receiver.n_wanted = 2;
+  receiver_receive (&receiver);
+  peer_write_string (fixture->peer, input);
+
+  wait_until (receiver.messages->len == 1);
+  g_assert_cmpuint (uc_jsonrpc_get_backlog (fixture->rpc), >, 0);
+  received_bytes = uc_jsonrpc_get_received_bytes (fixture->rpc);
+  peer_write_string (fixture->peer, input);
+  settle ();
+  g_assert_cmpuint (receiver.messages->len, ==, 1);
+  g_assert_cmpuint (uc_jsonrpc_get_received_bytes (fixture->rpc), ==,
+                    received_bytes);
+
+  expected = uc_jsonrpc_message_to_string (reply, &length);
+  read = peer_read (fixture->peer, length);
+  g_assert_true (memcmp (read, expected, length) == 0);
+  wait_until (receiver.messages->len == 2);
+  assert_received_in_order (&receiver, "m", 2);
+  receiver_clear (&receiver);
+}
+
 /* Non-pollable streams: async reads and writes. */
 
 static GIOStream *
@@ -1511,6 +1787,11 @@ main (int argc, char *argv[])
   ADD ("/jsonrpc/receive/eof-after-request", test_eof_after_request);
   ADD ("/jsonrpc/receive/read-error", test_read_error);
   ADD ("/jsonrpc/receive/cancel", test_cancel_receive);
+  ADD ("/jsonrpc/callback/round-trip", test_callback_round_trip);
+  ADD ("/jsonrpc/callback/close", test_callback_close);
+  ADD ("/jsonrpc/callback/budget", test_callback_budget);
+  ADD ("/jsonrpc/callback/fairness", test_callback_fairness);
+  ADD ("/jsonrpc/callback/unsent-reply-blocks", test_callback_unsent_blocks);
   ADD ("/jsonrpc/send/flush", test_flush);
   ADD ("/jsonrpc/send/cancel-flush", test_cancel_flush);
   ADD ("/jsonrpc/send/backlog-full", test_backlog_full);
