@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gunixsocketaddress.h>
+
+#include "uc-dbus-mirror.h"
 #include "uc-error.h"
 #include "uc-fd.h"
 #include "uc-pidfile.h"
@@ -30,11 +33,14 @@
  *   uc_daemon_start():  detach (fork; the parent waits on a pipe), raise
  *                       the descriptor limit, take the pidfile, create the
  *                       server;
- *   uc_daemon_listen(): open the control socket and the remotes, install
- *                       the signal handlers, then tell the waiting parent
- *                       that start-up is complete;
- *   uc_daemon_run():    run the main loop until SIGTERM, SIGINT or the
- *                       `exit` command has shut the server down.
+ *   uc_daemon_listen(): open the control socket and the remotes, start
+ *                       the worker, put the D-Bus mirror on its bus, then
+ *                       tell the waiting parent and the service manager
+ *                       (READY=1) that start-up is complete;
+ *   uc_daemon_run():    run the main loop until SIGTERM, SIGINT, the
+ *                       `exit` command or a takeover of the bus name has
+ *                       shut the server and the mirror down, then the
+ *                       worker.
  *
  * The detach pipe carries one message from the child to the parent: a
  * single NUL byte when the daemon is ready, or the text of the error that
@@ -60,10 +66,17 @@ struct _UcDaemon
   UcPidfile *pidfile; /* (owned) (nullable) */
   UcServer *server;   /* (owned) (nullable): created by start */
   UcPstream *control; /* (owned) (nullable): the control socket */
+  UcWorker *worker;   /* (owned) (nullable) */
   GMainLoop *loop;    /* (owned) */
   guint sigterm_id;
   guint sigint_id;
   gulong exit_requested_id;
+
+  GBusType bus_type; /* %G_BUS_TYPE_NONE: no D-Bus mirror */
+  UcDaemonDbusFlags dbus_flags;
+  UcDbusMirror *mirror; /* (owned) (nullable): created by listen */
+  gulong name_lost_id;
+  guint n_stopping; /* transports (server, mirror) still shutting down */
 
   gboolean started;
   gboolean listening;
@@ -196,6 +209,68 @@ uc_daemon_raise_fd_limit (void)
 }
 
 /**
+ * uc_daemon_sd_notify:
+ * @state: what to tell, such as `READY=1` or `STOPPING=1`
+ * @error: return location for a #GError
+ *
+ * Tells the service manager about the daemon's state, as sd_notify() does
+ * without libsystemd: one datagram to the socket named by
+ * `$NOTIFY_SOCKET`, an absolute path or, with a leading `@`, an abstract
+ * name.  Without `$NOTIFY_SOCKET` (not started by systemd, or by a unit
+ * type that does not listen) it does nothing.  It never blocks: a
+ * manager that is not reading misses the message.
+ *
+ * Returns: %TRUE if sent or nothing to do; %FALSE with @error set if
+ *   `$NOTIFY_SOCKET` is malformed or the datagram could not be sent
+ */
+gboolean
+uc_daemon_sd_notify (const char *state, GError **error)
+{
+  const char *name = g_getenv ("NOTIFY_SOCKET");
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GSocket) socket = NULL;
+
+  g_return_val_if_fail (state != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (name == NULL || *name == '\0')
+    return TRUE;
+
+  if (name[0] == '@')
+    address = g_unix_socket_address_new_with_type (
+      name + 1, -1, G_UNIX_SOCKET_ADDRESS_ABSTRACT);
+  else if (name[0] == '/')
+    address = g_unix_socket_address_new (name);
+  else
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _ ("NOTIFY_SOCKET “%s” is neither an absolute path nor an "
+                      "abstract name"),
+                   name);
+      return FALSE;
+    }
+
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                         G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (socket, FALSE);
+  return g_socket_send_to (socket, address, state, strlen (state), NULL,
+                           error) >= 0;
+}
+
+/* uc_daemon_sd_notify() for the daemon's own use: a manager that cannot
+ * be told is worth a line in the log, not a failure. */
+static void
+notify_service_manager (const char *state)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (!uc_daemon_sd_notify (state, &error))
+    g_message ("cannot tell the service manager %s: %s", state, error->message);
+}
+
+/**
  * uc_daemon_new:
  * @program_name: the program's name, used for the default pidfile and
  *   socket names and in messages (`unixctld`)
@@ -315,6 +390,26 @@ uc_daemon_set_detach (UcDaemon *self, gboolean detach, gboolean chdir_root)
 
   self->detach = detach;
   self->chdir_root = chdir_root;
+}
+
+/**
+ * uc_daemon_set_worker:
+ * @self: a #UcDaemon
+ * @worker: (nullable): a worker, not started
+ *
+ * Gives the daemon a worker to run: uc_daemon_listen() starts it (a
+ * failure to start it is a start-up failure), and the shutdown stops it
+ * once the server has answered its last requests.  Must be called before
+ * uc_daemon_listen().
+ */
+void
+uc_daemon_set_worker (UcDaemon *self, UcWorker *worker)
+{
+  g_return_if_fail (UC_IS_DAEMON (self));
+  g_return_if_fail (worker == NULL || UC_IS_WORKER (worker));
+  g_return_if_fail (!self->listening);
+
+  g_set_object (&self->worker, worker);
 }
 
 static void
@@ -537,6 +632,35 @@ on_exit_requested (UcServer *server, gpointer user_data)
 }
 
 /**
+ * uc_daemon_set_dbus:
+ * @self: a #UcDaemon
+ * @bus_type: the bus to mirror the commands on, or %G_BUS_TYPE_NONE for
+ *   none
+ * @flags: whether the bus is optional, and whether to replace the
+ *   instance that owns the name
+ *
+ * Sets where uc_daemon_listen() puts the D-Bus mirror (see
+ * #UcDbusMirror): on @bus_type, under %UC_DBUS_MIRROR_NAME.  An instance
+ * that loses the name to one started with %UC_DAEMON_DBUS_FLAGS_REPLACE
+ * shuts down, as desktop services do, so that `--replace` means a
+ * takeover.  A build without the mirror (`-Ddbus=disabled`) fails to
+ * start if a bus is asked for, unless it is optional.  Must be called
+ * before uc_daemon_listen().
+ */
+void
+uc_daemon_set_dbus (UcDaemon *self, GBusType bus_type, UcDaemonDbusFlags flags)
+{
+  g_return_if_fail (UC_IS_DAEMON (self));
+  g_return_if_fail (bus_type == G_BUS_TYPE_NONE ||
+                    bus_type == G_BUS_TYPE_SESSION ||
+                    bus_type == G_BUS_TYPE_SYSTEM);
+  g_return_if_fail (!self->listening);
+
+  self->bus_type = bus_type;
+  self->dbus_flags = flags;
+}
+
+/**
  * uc_daemon_start:
  * @self: a #UcDaemon
  * @error: return location for a #GError
@@ -656,9 +780,6 @@ notify_ready (UcDaemon *self, GError **error)
   if (self->ready_fd < 0)
     return TRUE;
 
-  if (!redirect_stdio (error))
-    return FALSE;
-
   if (!uc_fd_write_all (self->ready_fd, &ready_byte, 1))
     {
       /* Nobody to tell: the parent is gone.  The daemon serves anyway. */
@@ -670,14 +791,89 @@ notify_ready (UcDaemon *self, GError **error)
   return TRUE;
 }
 
+#if HAVE_DBUS_MIRROR
+static void
+on_name_lost (UcDbusMirror *mirror, gboolean replaced, gpointer user_data)
+{
+  UcDaemon *self = UC_DAEMON (user_data);
+
+  /* Another instance took over: two daemons answering for one name is
+   * what --replace exists to prevent.  Any other loss (the bus went away)
+   * leaves the control socket serving. */
+  if (replaced)
+    uc_daemon_quit (self);
+}
+#endif
+
+/* Puts the mirror on the bus: connected and exported now, the name asked
+ * for (and the answer handled) from the main loop. */
+static gboolean
+start_dbus (UcDaemon *self, GError **error)
+{
+#if HAVE_DBUS_MIRROR
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (GError) local_error = NULL;
+  const char *bus_name =
+    self->bus_type == G_BUS_TYPE_SYSTEM ? "system" : "session";
+#endif
+
+  if (self->bus_type == G_BUS_TYPE_NONE)
+    return TRUE;
+
+#if HAVE_DBUS_MIRROR
+  /* Synchronous, as the listeners are: the main loop does not run yet,
+   * and a bus that cannot be reached is a start-up failure like a socket
+   * that cannot be made. */
+  connection = g_bus_get_sync (self->bus_type, NULL, &local_error);
+  if (connection == NULL)
+    {
+      if (self->dbus_flags & UC_DAEMON_DBUS_FLAGS_OPTIONAL)
+        {
+          g_message ("no D-Bus mirror: cannot connect to the %s bus: %s",
+                     bus_name, local_error->message);
+          return TRUE;
+        }
+      g_set_error (error, local_error->domain, local_error->code,
+                   _ ("cannot connect to the %s bus: %s"), bus_name,
+                   local_error->message);
+      return FALSE;
+    }
+  /* Losing the bus costs the mirror, not the daemon. */
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+
+  self->mirror = uc_dbus_mirror_new (
+    self->server,
+    self->control != NULL ? uc_pstream_get_path (self->control) : NULL);
+  if (!uc_dbus_mirror_export (self->mirror, connection, error))
+    return FALSE;
+  self->name_lost_id = g_signal_connect (self->mirror, "name-lost",
+                                         G_CALLBACK (on_name_lost), self);
+  uc_dbus_mirror_own_name (self->mirror,
+                           (self->dbus_flags & UC_DAEMON_DBUS_FLAGS_REPLACE)
+                             ? UC_DBUS_MIRROR_NAME_FLAGS_REPLACE
+                             : UC_DBUS_MIRROR_NAME_FLAGS_NONE);
+  return TRUE;
+#else
+  if (self->dbus_flags & UC_DAEMON_DBUS_FLAGS_OPTIONAL)
+    return TRUE;
+  g_set_error_literal (error, UC_ERROR, UC_ERROR_NOT_SUPPORTED,
+                       _ ("this build has no D-Bus mirror"));
+  return FALSE;
+#endif
+}
+
 /**
  * uc_daemon_listen:
  * @self: a #UcDaemon
  * @error: return location for a #GError
  *
  * The second step of start-up: opens the control socket and the remotes
- * and hands them to the server, then reports readiness: a detached daemon's parent exits with
- * status 0 and the child's standard streams go to /dev/null.  Clients
+ * and hands them to the server, starts the worker (see
+ * uc_daemon_set_worker()), connects to the bus and exports the D-Bus
+ * mirror (see uc_daemon_set_dbus(); the bus name is asked for from the
+ * main loop), then reports readiness: a detached daemon's parent exits
+ * with status 0 and the child's standard streams go to /dev/null, and the
+ * service manager is sent `READY=1` (see uc_daemon_sd_notify()).  Clients
  * can connect once this returns; the main loop serves them.
  *
  * Returns: %TRUE when everything listens, otherwise %FALSE with @error
@@ -701,7 +897,20 @@ uc_daemon_listen (UcDaemon *self, GError **error)
         return FALSE;
     }
 
-  return notify_ready (self, error);
+  /* A detached daemon's streams go to /dev/null before the worker starts:
+   * the worker inherits stderr, and must not hold the caller's terminal or
+   * pipes open either. */
+  if (self->ready_fd >= 0 && !redirect_stdio (error))
+    return FALSE;
+  if (self->worker != NULL && !uc_worker_start (self->worker, error))
+    return FALSE;
+  if (!start_dbus (self, error))
+    return FALSE;
+
+  if (!notify_ready (self, error))
+    return FALSE;
+  notify_service_manager ("READY=1");
+  return TRUE;
 }
 
 /**
@@ -723,6 +932,45 @@ uc_daemon_run (UcDaemon *self)
   return EXIT_SUCCESS;
 }
 
+/* The sockets and the worker are gone; the pidfile goes last, so that a
+ * new daemon never finds it free while this one still answers. */
+static void
+finish_quit (UcDaemon *self)
+{
+  if (self->pidfile != NULL)
+    uc_pidfile_release (self->pidfile);
+  g_main_loop_quit (self->loop);
+}
+
+static void
+worker_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (UcDaemon) self = UC_DAEMON (user_data);
+
+  /* It cannot fail: it completes once the worker has exited. */
+  uc_worker_stop_finish (UC_WORKER (source), result, NULL);
+  finish_quit (self);
+}
+
+/* Called as each transport (the server, the D-Bus mirror) has answered
+ * its last request; the worker goes after the last. */
+static void
+transport_stopped (UcDaemon *self)
+{
+  if (--self->n_stopping > 0)
+    return;
+
+  /* After the server, so that the requests it let finish could still use
+   * the worker. */
+  if (self->worker != NULL)
+    {
+      uc_worker_stop_async (self->worker, NULL, worker_stopped_cb,
+                            g_object_ref (self));
+      return;
+    }
+  finish_quit (self);
+}
+
 static void
 shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -731,21 +979,32 @@ shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!uc_server_shutdown_finish (UC_SERVER (source), result, &error))
     g_message ("server shutdown: %s", error->message);
-
-  /* The sockets are gone; the pidfile goes last, so that a new daemon
-   * never finds it free while this one still answers. */
-  if (self->pidfile != NULL)
-    uc_pidfile_release (self->pidfile);
-  g_main_loop_quit (self->loop);
+  transport_stopped (self);
 }
+
+#if HAVE_DBUS_MIRROR
+static void
+mirror_shutdown_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (UcDaemon) self = UC_DAEMON (user_data);
+
+  /* It cannot fail: no cancellable was given. */
+  uc_dbus_mirror_shutdown_finish (UC_DBUS_MIRROR (source), result, NULL);
+  transport_stopped (self);
+}
+#endif
 
 /**
  * uc_daemon_quit:
  * @self: a #UcDaemon
  *
- * Shuts the daemon down, as SIGTERM, SIGINT and the `exit` command do:
+ * Shuts the daemon down, as SIGTERM, SIGINT, the `exit` command and a
+ * takeover of the bus name do: the service manager is sent `STOPPING=1`;
  * the server stops accepting, answers the requests in flight and removes
- * its sockets; then the pidfile is removed and uc_daemon_run() returns.
+ * its sockets, while the D-Bus mirror releases its name, answers its calls
+ * in flight and flushes them out; then the worker is stopped (see
+ * uc_worker_stop_async()), the pidfile is removed and uc_daemon_run()
+ * returns.
  * Calls after the first do nothing.
  */
 void
@@ -761,9 +1020,19 @@ uc_daemon_quit (UcDaemon *self)
     }
   self->quitting = TRUE;
   g_debug ("shutting down");
+  notify_service_manager ("STOPPING=1");
 
+  self->n_stopping = 1;
   uc_server_shutdown_async (self->server, NULL, shutdown_cb,
                             g_object_ref (self));
+#if HAVE_DBUS_MIRROR
+  if (self->mirror != NULL)
+    {
+      self->n_stopping++;
+      uc_dbus_mirror_shutdown_async (self->mirror, NULL, mirror_shutdown_cb,
+                                     g_object_ref (self));
+    }
+#endif
 }
 
 /**
@@ -806,11 +1075,16 @@ uc_daemon_dispose (GObject *object)
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   if (self->server != NULL)
     g_clear_signal_handler (&self->exit_requested_id, self->server);
+  if (self->mirror != NULL)
+    g_clear_signal_handler (&self->name_lost_id, self->mirror);
 
   /* The server closes its listeners (removing their socket files) when it
    * goes away, so a failed start-up leaves nothing behind either; the
-   * pidfile goes after them, as on a clean shutdown. */
+   * pidfile goes after them, as on a clean shutdown.  The mirror goes
+   * first: it uses the server. */
+  g_clear_object (&self->mirror);
   g_clear_object (&self->server);
+  g_clear_object (&self->worker);
   g_clear_object (&self->control);
   g_ptr_array_set_size (self->remotes, 0);
   g_clear_object (&self->pidfile);

@@ -17,6 +17,7 @@
 
 #include "uc-client.h"
 #include "uc-daemon.h"
+#include "uc-dbus-mirror.h"
 #include "uc-error.h"
 #include "uc-pidfile.h"
 
@@ -36,7 +37,9 @@
  *
  * Beyond ovs-appctl: targets `unix:FILE`, `tcp:HOST:PORT` and
  * `ssl:HOST:PORT`; `--timeout` ends with a message and exit code 3
- * instead of SIGALRM; `--format json` and `--pretty`, as in later OVS.
+ * instead of SIGALRM; `--format json` and `--pretty`, as in later OVS;
+ * `--dbus`, which calls the daemon's D-Bus mirror instead of its socket
+ * (TARGET is then a bus name), with the same output and exit codes.
  */
 
 /* Exit codes, as documented in --help. */
@@ -72,6 +75,8 @@ typedef struct
   /* A unixctl control socket rather than a generic JSON-RPC peer: text
    * replies must then be strings, as ovs-appctl 3.1 requires. */
   gboolean unixctl_socket;
+
+  GBusType bus_type; /* --dbus: the bus, else %G_BUS_TYPE_NONE */
 
   GMainLoop *loop;           /* (owned) */
   GCancellable *cancellable; /* (owned) cancelled when the timeout expires */
@@ -395,6 +400,108 @@ on_connected (GObject *source_object, GAsyncResult *result, gpointer user_data)
     send_command (app);
 }
 
+/* D-Bus (--dbus). */
+
+static void
+on_dbus_reply (GObject *source_object, GAsyncResult *result, gpointer user_data)
+{
+  Appctl *app = user_data;
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (JsonNode) body = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *text;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source_object),
+                                         result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *name = g_dbus_error_get_remote_error (error);
+
+      if (is_timeout (app, error))
+        {
+          finish_timed_out (app);
+          return;
+        }
+      g_dbus_error_strip_remote_error (error);
+
+      /* Our errors are the server's answer to the command. */
+      if (name != NULL &&
+          g_str_has_prefix (name, UC_DBUS_MIRROR_NAME ".Error."))
+        {
+          /* The socket's error text, less the newline that D-Bus messages
+           * do not carry: printed as the socket's would be. */
+          if (*error->message != '\0')
+            fprintf (stderr, "%s\n", error->message);
+          print_error ("%s: server returned an error", app->target);
+          finish (app, EXIT_SERVER_ERROR);
+          return;
+        }
+
+      /* Nobody owns the name: the daemon is not running, as a missing
+       * pidfile or socket says on the socket path. */
+      if (g_strcmp0 (name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
+          g_strcmp0 (name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0)
+        print_error ("cannot connect to \"%s\" (%s)", app->target,
+                     error->message);
+      else
+        print_error ("%s: transaction error (%s)", app->target, error->message);
+      finish (app, EXIT_LOCAL_FAILURE);
+      return;
+    }
+
+  g_variant_get (reply, "(&s)", &text);
+  if (app->format == FORMAT_JSON)
+    {
+      body = json_from_string (text, NULL);
+      if (body == NULL)
+        {
+          print_error ("%s: transaction error (%s)", app->target,
+                       g_strerror (EPROTO));
+          finish (app, EXIT_LOCAL_FAILURE);
+          return;
+        }
+    }
+  else
+    body = json_node_init_string (json_node_alloc (), text);
+
+  print_body (app, body, app->format, stdout);
+  finish (app, EXIT_OK);
+}
+
+static void
+on_bus_connected (GObject *source_object,
+                  GAsyncResult *result,
+                  gpointer user_data)
+{
+  Appctl *app = user_data;
+  g_autoptr (GDBusConnection) connection = NULL;
+  g_autoptr (GError) error = NULL;
+
+  connection = g_bus_get_finish (result, &error);
+  if (connection == NULL)
+    {
+      if (is_timeout (app, error))
+        finish_timed_out (app);
+      else
+        {
+          print_error (_ ("cannot connect to the %s bus (%s)"),
+                       app->bus_type == G_BUS_TYPE_SYSTEM ? "system"
+                                                          : "session",
+                       error->message);
+          finish (app, EXIT_LOCAL_FAILURE);
+        }
+      return;
+    }
+
+  /* No D-Bus timeout: as on the socket, only --timeout limits the wait. */
+  g_dbus_connection_call (
+    connection, app->target, UC_DBUS_MIRROR_PATH, UC_DBUS_MIRROR_INTERFACE,
+    app->format == FORMAT_JSON ? "CallJson" : "Call",
+    g_variant_new ("(s^as)", app->command[0], app->command + 1),
+    G_VARIANT_TYPE ("(s)"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT, app->cancellable,
+    on_dbus_reply, app);
+}
+
 static gboolean
 on_timeout (gpointer user_data)
 {
@@ -453,7 +560,12 @@ resolve_target (Appctl *app)
 static int
 run (Appctl *app)
 {
-  if (!resolve_target (app))
+  if (app->bus_type != G_BUS_TYPE_NONE && !g_dbus_is_name (app->target))
+    {
+      print_error (_ ("“%s” is not a D-Bus name"), app->target);
+      return EXIT_LOCAL_FAILURE;
+    }
+  if (app->bus_type == G_BUS_TYPE_NONE && !resolve_target (app))
     return EXIT_LOCAL_FAILURE;
 
   app->loop = g_main_loop_new (NULL, FALSE);
@@ -465,8 +577,11 @@ run (Appctl *app)
   else if (app->timeout_s > 0)
     app->timeout_id = g_timeout_add_seconds (app->timeout_s, on_timeout, app);
 
-  uc_client_connect_async (app->stream_name, app->rundir, app->cancellable,
-                           on_connected, app);
+  if (app->bus_type != G_BUS_TYPE_NONE)
+    g_bus_get (app->bus_type, app->cancellable, on_bus_connected, app);
+  else
+    uc_client_connect_async (app->stream_name, app->rundir, app->cancellable,
+                             on_connected, app);
   g_main_loop_run (app->loop);
   return app->exit_status;
 }
@@ -524,6 +639,10 @@ usage (void)
        "  vlog/reopen        Make the program reopen its log file\n"
        "Other options:\n"
        "  -T, --timeout=SECS wait at most SECS seconds for a response\n"
+       "      --dbus[=BUS]   call TARGET over D-Bus instead, on the session "
+       "bus\n"
+       "                     or with BUS=system; TARGET is then a bus name\n"
+       "                     (default: %s)\n"
        "  -f, --format=FMT   Output format. One of: 'json', or 'text'\n"
        "                     (default: text)\n"
        "      --pretty       With --format json, indent the output\n"
@@ -538,7 +657,8 @@ usage (void)
        "     or the connection failed before the reply\n"
        "  2  the server returned an error, which is on stderr\n"
        "  3  no reply within the --timeout\n"),
-    name, name, DEFAULT_TARGET, PACKAGE_NAME, UC_DEFAULT_RUNDIR);
+    name, name, DEFAULT_TARGET, PACKAGE_NAME, UC_DEFAULT_RUNDIR,
+    UC_DBUS_MIRROR_NAME);
 }
 
 /* Prints the options as Open vSwitch's ovs_cmdl_print_options() does. */
@@ -588,6 +708,7 @@ parse_command_line (Appctl *app, int argc, char **argv)
   enum
   {
     OPT_PRETTY = UCHAR_MAX + 1,
+    OPT_DBUS,
   };
   static const struct option long_options[] = {
     { "target", required_argument, NULL, 't' },
@@ -599,6 +720,7 @@ parse_command_line (Appctl *app, int argc, char **argv)
     { "version", no_argument, NULL, 'V' },
     { "timeout", required_argument, NULL, 'T' },
     { "verbose", no_argument, NULL, 'v' },
+    { "dbus", optional_argument, NULL, OPT_DBUS },
     { NULL, 0, NULL, 0 },
   };
   /* "+": options end at the first non-option, which is the command. */
@@ -645,6 +767,18 @@ parse_command_line (Appctl *app, int argc, char **argv)
 
           case OPT_PRETTY:
             app->pretty = TRUE;
+            break;
+
+          case OPT_DBUS:
+            if (optarg == NULL || strcmp (optarg, "session") == 0)
+              app->bus_type = G_BUS_TYPE_SESSION;
+            else if (strcmp (optarg, "system") == 0)
+              app->bus_type = G_BUS_TYPE_SYSTEM;
+            else
+              {
+                print_error (_ ("value %s on --dbus is invalid"), optarg);
+                return EXIT_LOCAL_FAILURE;
+              }
             break;
 
           case 'h':
@@ -695,7 +829,8 @@ parse_command_line (Appctl *app, int argc, char **argv)
     }
 
   if (app->target == NULL)
-    app->target = DEFAULT_TARGET;
+    app->target =
+      app->bus_type != G_BUS_TYPE_NONE ? UC_DBUS_MIRROR_NAME : DEFAULT_TARGET;
   app->command = (const char *const *) argv + optind;
   return -1;
 }

@@ -7,12 +7,15 @@
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "uc-daemon.h"
 #include "uc-json-framer.h"
 #include "uc-jsonrpc.h"
 #include "uc-pstream.h"
 #include "uc-server.h"
+#include "uc-worker-commands.h"
+#include "uc-worker.h"
 
 /* Deepest nesting --max-depth accepts.  json-glib's parser recurses once
  * per level, so the depth limit is also what keeps its stack bounded; a
@@ -33,6 +36,9 @@ typedef struct
   guint64 max_message_size;
   guint64 max_depth;
   guint64 max_backlog;
+  gboolean no_worker;
+  char *dbus; /* (owned) (nullable): %NULL chooses */
+  gboolean replace;
   gboolean version;
 } Options;
 
@@ -43,6 +49,7 @@ options_clear (Options *options)
   g_clear_pointer (&options->unixctl, g_free);
   g_clear_pointer (&options->pidfile, g_free);
   g_clear_pointer (&options->remotes, g_strfreev);
+  g_clear_pointer (&options->dbus, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -182,6 +189,19 @@ parse_options (Options *options, int *argc, char ***argv, GError **error)
         (gpointer) parse_number, max_depth_help, N_ ("N") },
       { "max-backlog", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
         (gpointer) parse_number, max_backlog_help, N_ ("BYTES") },
+      { "no-worker", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
+        &options->no_worker,
+        N_ ("Run without the worker process (no worker/* and "
+            "system-stats/* commands)"),
+        NULL },
+      { "dbus", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_STRING, &options->dbus,
+        N_ ("Mirror the commands on D-Bus as io.github.unixctld: session, "
+            "system or none (default: session, if there is one)"),
+        N_ ("BUS") },
+      { "replace", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &options->replace,
+        N_ ("Take the D-Bus name from the instance that owns it, which "
+            "then exits (with its pidfile: add --overwrite-pidfile)"),
+        NULL },
       { "version", 'V', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE,
         &options->version, N_ ("Print the version and exit"), NULL },
       G_OPTION_ENTRY_NULL
@@ -202,13 +222,96 @@ parse_options (Options *options, int *argc, char ***argv, GError **error)
     _ ("The run directory is --rundir, else $OVS_RUNDIR, else "
        "$XDG_RUNTIME_DIR/unixctld,\nelse %s.  It is created (mode 0700) "
        "if missing.\n\n"
+       "Blocking work runs in a worker process, unixctld-worker, found in "
+       "$UNIXCTLD_WORKER,\nelse beside this program, else in %s; it is "
+       "restarted if it dies.\n\n"
+       "The D-Bus mirror serves the same commands as io.github.unixctld; "
+       "without --dbus\nit goes on the session bus if one is running "
+       "($DBUS_SESSION_BUS_ADDRESS or\n$XDG_RUNTIME_DIR/bus).  An instance "
+       "whose name is taken with --replace exits.\n"
+       "Under systemd, READY=1 and STOPPING=1 go to $NOTIFY_SOCKET.\n\n"
        "SIGTERM, SIGINT and the “exit” command stop the daemon: it answers "
        "the\nrequests in flight, then removes its sockets and its pidfile.\n\n"
        "Exit status: 0 on a clean stop, 1 if start-up failed."),
-    UC_DEFAULT_RUNDIR);
+    UC_DEFAULT_RUNDIR, LIBEXECDIR);
   g_option_context_set_description (context, description);
 
   return g_option_context_parse (context, argc, argv, error);
+}
+
+/* Whether a session bus is there to connect to: named in the environment,
+ * or at the standard place in the XDG runtime directory, where GDBus looks
+ * next.  Without either GDBus would try to autolaunch one, which is no
+ * business of a daemon's. */
+static gboolean
+session_bus_available (void)
+{
+  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  const char *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree char *path = NULL;
+
+  if (address != NULL && *address != '\0')
+    return TRUE;
+  if (runtime_dir == NULL || *runtime_dir == '\0')
+    return FALSE;
+  path = g_build_filename (runtime_dir, "bus", NULL);
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+/* --dbus and --replace as the daemon takes them.  Without --dbus, the
+ * session bus if there is one, and not reaching it is no failure: the
+ * control socket is the daemon's first duty; unless --replace asks to
+ * take over a name, which needs the bus. */
+static gboolean
+resolve_dbus (const Options *options,
+              GBusType *bus_type,
+              UcDaemonDbusFlags *flags,
+              GError **error)
+{
+  *flags =
+    options->replace ? UC_DAEMON_DBUS_FLAGS_REPLACE : UC_DAEMON_DBUS_FLAGS_NONE;
+
+  if (options->dbus == NULL && options->replace)
+    {
+      *bus_type = G_BUS_TYPE_SESSION;
+      return TRUE;
+    }
+  if (options->dbus == NULL)
+    {
+      *bus_type = G_BUS_TYPE_NONE;
+      if (HAVE_DBUS_MIRROR && session_bus_available ())
+        {
+          *bus_type = G_BUS_TYPE_SESSION;
+          *flags |= UC_DAEMON_DBUS_FLAGS_OPTIONAL;
+        }
+      else if (HAVE_DBUS_MIRROR)
+        g_info ("no session bus: running without the D-Bus mirror");
+      return TRUE;
+    }
+
+  if (strcmp (options->dbus, "session") == 0)
+    *bus_type = G_BUS_TYPE_SESSION;
+  else if (strcmp (options->dbus, "system") == 0)
+    *bus_type = G_BUS_TYPE_SYSTEM;
+  else if (strcmp (options->dbus, "none") == 0)
+    *bus_type = G_BUS_TYPE_NONE;
+  else
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("invalid value “%s” for --dbus: use session, system or "
+                      "none"),
+                   options->dbus);
+      return FALSE;
+    }
+
+  if (*bus_type == G_BUS_TYPE_NONE && options->replace)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _ ("--replace needs a bus: --dbus=session or "
+                              "--dbus=system"));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static int
@@ -232,6 +335,8 @@ main (int argc, char **argv)
   g_autoptr (GPtrArray) remotes = NULL;
   g_autoptr (UcDaemon) daemon = NULL;
   g_autofree char *rundir = NULL;
+  UcDaemonDbusFlags dbus_flags;
+  GBusType bus_type;
   UcServer *server;
 
   setlocale (LC_ALL, "");
@@ -260,6 +365,8 @@ main (int argc, char **argv)
     }
   if (options.unixctl != NULL && *options.unixctl == '\0')
     return usage_error (_ ("--unixctl needs a socket name or “none”"));
+  if (!resolve_dbus (&options, &bus_type, &dbus_flags, &error))
+    return usage_error (error->message);
 
   rundir = uc_daemon_resolve_rundir (options.rundir);
 
@@ -287,6 +394,7 @@ main (int argc, char **argv)
   for (guint i = 0; i < remotes->len; i++)
     uc_daemon_add_remote (daemon, g_ptr_array_index (remotes, i));
   uc_daemon_set_detach (daemon, options.detach, !options.no_chdir);
+  uc_daemon_set_dbus (daemon, bus_type, dbus_flags);
 
   if (!uc_daemon_start (daemon, &error))
     goto failed;
@@ -297,6 +405,15 @@ main (int argc, char **argv)
   uc_server_set_max_message_size (server, (gsize) options.max_message_size);
   uc_server_set_max_depth (server, (guint) options.max_depth);
   uc_server_set_max_backlog (server, (gsize) options.max_backlog);
+
+  if (!options.no_worker)
+    {
+      g_autoptr (UcWorker) worker = uc_worker_new (NULL);
+      const char *const stats_paths[] = { rundir, NULL };
+
+      uc_worker_commands_register (server, worker, stats_paths);
+      uc_daemon_set_worker (daemon, worker);
+    }
 
   if (!uc_daemon_listen (daemon, &error))
     goto failed;

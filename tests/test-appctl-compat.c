@@ -48,10 +48,18 @@ static const char *unixctld; /* (unowned) (nullable) from $UNIXCTLD */
 static const char *unixctl;  /* (unowned) (nullable) from $UNIXCTL */
 
 /* The built-in commands and their usage, as the daemon registers them. */
+/* Every command a default daemon lists, sorted bytewise: the built-ins of
+ * the server and those of the worker. */
 static const char *const builtins[][2] = {
-  { "exit", "" },          { "help", "" },
-  { "list-commands", "" }, { "set-options", "[--format text|json]" },
+  { "exit", "" },
+  { "help", "" },
+  { "list-commands", "" },
+  { "set-options", "[--format text|json]" },
+  { "system-stats/show", "" },
   { "version", "" },
+  { "worker/ping", "[BYTES]" },
+  { "worker/restart", "" },
+  { "worker/status", "" },
 };
 
 typedef struct
