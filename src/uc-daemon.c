@@ -20,9 +20,11 @@
 
 #include <gio/gunixsocketaddress.h>
 
+#include "uc-coverage.h"
 #include "uc-dbus-mirror.h"
 #include "uc-error.h"
 #include "uc-fd.h"
+#include "uc-memory.h"
 #include "uc-pidfile.h"
 
 /*
@@ -32,11 +34,13 @@
  *
  *   uc_daemon_start():  detach (fork; the parent waits on a pipe), raise
  *                       the descriptor limit, take the pidfile, create the
- *                       server;
+ *                       server with the standard commands (vlog,
+ *                       coverage and memory);
  *   uc_daemon_listen(): open the control socket and the remotes, start
- *                       the worker, put the D-Bus mirror on its bus, then
- *                       tell the waiting parent and the service manager
- *                       (READY=1) that start-up is complete;
+ *                       the worker and give it the log file, put the D-Bus
+ *                       mirror on its bus, then tell the waiting parent and
+ *                       the service manager (READY=1) that start-up is
+ *                       complete;
  *   uc_daemon_run():    run the main loop until SIGTERM, SIGINT, the
  *                       `exit` command or a takeover of the bus name has
  *                       shut the server and the mirror down, then the
@@ -67,7 +71,9 @@ struct _UcDaemon
   UcServer *server;   /* (owned) (nullable): created by start */
   UcPstream *control; /* (owned) (nullable): the control socket */
   UcWorker *worker;   /* (owned) (nullable) */
+  UcVlog *vlog;       /* (owned) (nullable) */
   GMainLoop *loop;    /* (owned) */
+  guint housekeeping; /* coverage and memory runs */
   guint sigterm_id;
   guint sigint_id;
   gulong exit_requested_id;
@@ -412,6 +418,27 @@ uc_daemon_set_worker (UcDaemon *self, UcWorker *worker)
   g_set_object (&self->worker, worker);
 }
 
+/**
+ * uc_daemon_set_vlog:
+ * @self: a #UcDaemon
+ * @vlog: (nullable): the process's logging configuration
+ *
+ * Gives the daemon its logging: uc_daemon_start() registers the vlog
+ * commands for it, uc_daemon_listen() turns its console off once a
+ * detached daemon's standard error is gone, and hands it the worker for
+ * the log file (or tells it to write the file itself without one).  Must
+ * be called before uc_daemon_start().
+ */
+void
+uc_daemon_set_vlog (UcDaemon *self, UcVlog *vlog)
+{
+  g_return_if_fail (UC_IS_DAEMON (self));
+  g_return_if_fail (vlog == NULL || UC_IS_VLOG (vlog));
+  g_return_if_fail (!self->started);
+
+  g_set_object (&self->vlog, vlog);
+}
+
 static void
 print_error (const char *program_name, const char *message)
 {
@@ -726,6 +753,11 @@ uc_daemon_start (UcDaemon *self, GError **error)
   self->server = uc_server_new (self->program_name, self->version);
   self->exit_requested_id = g_signal_connect (
     self->server, "exit-requested", G_CALLBACK (on_exit_requested), self);
+  /* What every Open vSwitch daemon answers. */
+  if (self->vlog != NULL)
+    uc_vlog_register_commands (self->vlog, self->server);
+  uc_coverage_register_commands (self->server);
+  uc_memory_register_commands (self->server);
 
   /* Installed now, after the fork (the handlers start GLib's worker
    * thread), so that a signal arriving during the rest of start-up is
@@ -862,6 +894,17 @@ start_dbus (UcDaemon *self, GError **error)
 #endif
 }
 
+/* Open vSwitch's daemons run coverage_run() and memory_run() from their
+ * main loop; this does it every coverage interval, which is also often
+ * enough for the memory checks. */
+static gboolean
+on_housekeeping (gpointer user_data)
+{
+  uc_coverage_run ();
+  uc_memory_run ();
+  return G_SOURCE_CONTINUE;
+}
+
 /**
  * uc_daemon_listen:
  * @self: a #UcDaemon
@@ -902,10 +945,23 @@ uc_daemon_listen (UcDaemon *self, GError **error)
    * pipes open either. */
   if (self->ready_fd >= 0 && !redirect_stdio (error))
     return FALSE;
+  /* As Open vSwitch does once detached: standard error is /dev/null. */
+  if (self->ready_fd >= 0 && self->vlog != NULL)
+    uc_vlog_set_levels (self->vlog, NULL, UC_VLOG_DESTINATION_CONSOLE,
+                        UC_VLOG_LEVEL_OFF);
   if (self->worker != NULL && !uc_worker_start (self->worker, error))
     return FALSE;
+  /* The log file's lines waited in memory until now. */
+  if (self->vlog != NULL)
+    uc_vlog_set_worker (self->vlog, self->worker);
   if (!start_dbus (self, error))
     return FALSE;
+
+  uc_coverage_run ();
+  uc_memory_run ();
+  self->housekeeping =
+    g_timeout_add (UC_COVERAGE_RUN_INTERVAL_MS, on_housekeeping, NULL);
+  g_source_set_name_by_id (self->housekeeping, "[unixctld] housekeeping");
 
   if (!notify_ready (self, error))
     return FALSE;
@@ -1073,6 +1129,7 @@ uc_daemon_dispose (GObject *object)
 
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
   g_clear_handle_id (&self->sigint_id, g_source_remove);
+  g_clear_handle_id (&self->housekeeping, g_source_remove);
   if (self->server != NULL)
     g_clear_signal_handler (&self->exit_requested_id, self->server);
   if (self->mirror != NULL)
@@ -1085,6 +1142,7 @@ uc_daemon_dispose (GObject *object)
   g_clear_object (&self->mirror);
   g_clear_object (&self->server);
   g_clear_object (&self->worker);
+  g_clear_object (&self->vlog);
   g_clear_object (&self->control);
   g_ptr_array_set_size (self->remotes, 0);
   g_clear_object (&self->pidfile);

@@ -6,6 +6,7 @@
 #include "uc-pstream.h"
 #include "uc-server.h"
 #include "uc-types.h"
+#include "uc-vlog.h"
 #include "uc-worker.h"
 
 G_BEGIN_DECLS
@@ -57,6 +58,8 @@ void        uc_daemon_set_detach        (UcDaemon     *self,
                                          gboolean      chdir_root);
 void        uc_daemon_set_worker        (UcDaemon     *self,
                                          UcWorker     *worker);
+void        uc_daemon_set_vlog          (UcDaemon     *self,
+                                         UcVlog       *vlog);
 void        uc_daemon_set_dbus          (UcDaemon     *self,
                                          GBusType      bus_type,
                                          UcDaemonDbusFlags flags);

@@ -7,8 +7,15 @@
 
 #include <glib/gi18n.h>
 
+#include "uc-coverage.h"
 #include "uc-error.h"
+#include "uc-memory.h"
 #include "uc-rate-limit.h"
+
+UC_COVERAGE_DEFINE (jsonrpc_recv);
+UC_COVERAGE_DEFINE (jsonrpc_send);
+UC_COVERAGE_DEFINE (jsonrpc_framing_error);
+UC_COVERAGE_DEFINE (jsonrpc_backlog_full);
 
 /**
  * UcJsonrpc:
@@ -117,6 +124,8 @@ struct _UcJsonrpc
   gboolean closed;
   gboolean stream_closing;
   GError *error; /* (owned) (nullable) what ended the connection */
+
+  guint memory_id; /* memory/show's reporter */
 };
 
 enum
@@ -429,6 +438,7 @@ wants_input (UcJsonrpc *self)
 static void
 complete_receive (UcJsonrpc *self, UcJsonrpcMessage *message)
 {
+  uc_coverage_inc (jsonrpc_recv);
   if (self->receive_task != NULL)
     {
       g_autoptr (GTask) task = g_steal_pointer (&self->receive_task);
@@ -474,6 +484,7 @@ frame_input (UcJsonrpc *self,
         return status;
 
       case UC_JSON_FRAMER_ERROR:
+        uc_coverage_inc (jsonrpc_framing_error);
         uc_log_rl (&framing_rl, G_LOG_LEVEL_WARNING,
                    "%s: error parsing stream: %s", self->name,
                    local_error->message);
@@ -487,6 +498,7 @@ frame_input (UcJsonrpc *self,
         if (*message != NULL)
           return status;
 
+        uc_coverage_inc (jsonrpc_framing_error);
         uc_log_rl (&message_rl, G_LOG_LEVEL_WARNING,
                    "%s: received bad JSON-RPC message: %s", self->name,
                    local_error->message);
@@ -515,6 +527,7 @@ handle_eof (UcJsonrpc *self)
     }
   else
     {
+      uc_coverage_inc (jsonrpc_framing_error);
       uc_log_rl (&truncated_rl, G_LOG_LEVEL_WARNING,
                  "%s: error parsing stream: %s", self->name, error->message);
     }
@@ -1158,12 +1171,27 @@ uc_jsonrpc_constructed (GObject *object)
   g_source_attach (self->source, self->context);
 }
 
+/* memory/show: the bytes waiting for this peer, added to every other
+ * connection's. */
+static void
+report_memory (UcMemoryUsage *usage, gpointer user_data)
+{
+  UcJsonrpc *self = UC_JSONRPC (user_data);
+
+  uc_memory_usage_add (usage, "backlog", self->backlog);
+}
+
 static void
 uc_jsonrpc_dispose (GObject *object)
 {
   UcJsonrpc *self = UC_JSONRPC (object);
 
   uc_jsonrpc_close (self);
+  if (self->memory_id != 0)
+    {
+      uc_memory_remove_reporter (self->memory_id);
+      self->memory_id = 0;
+    }
 
   G_OBJECT_CLASS (uc_jsonrpc_parent_class)->dispose (object);
 }
@@ -1343,6 +1371,7 @@ uc_jsonrpc_init (UcJsonrpc *self)
   self->max_backlog = UC_JSONRPC_DEFAULT_MAX_BACKLOG;
   g_queue_init (&self->send_queue);
   g_queue_init (&self->flush_tasks);
+  self->memory_id = uc_memory_add_reporter (report_memory, self);
 }
 
 /* Public API. */
@@ -1567,6 +1596,7 @@ uc_jsonrpc_send (UcJsonrpc *self, UcJsonrpcMessage *message, GError **error)
       return FALSE;
     }
 
+  uc_coverage_inc (jsonrpc_send);
   text = get_shared_write_buffer ();
   uc_jsonrpc_message_serialize (message, text);
 
@@ -1575,6 +1605,7 @@ uc_jsonrpc_send (UcJsonrpc *self, UcJsonrpcMessage *message, GError **error)
     {
       g_autoptr (GError) local_error = NULL;
 
+      uc_coverage_inc (jsonrpc_backlog_full);
       uc_log_rl (&backlog_rl, G_LOG_LEVEL_WARNING,
                  "%s: peer is not reading: backlog of %" G_GSIZE_FORMAT
                  " bytes exceeds %" G_GSIZE_FORMAT,

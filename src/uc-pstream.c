@@ -8,9 +8,14 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "uc-coverage.h"
 #include "uc-pstream-private.h"
 #include "uc-rate-limit.h"
 #include "uc-stream-private.h"
+
+UC_COVERAGE_DEFINE (pstream_open);
+UC_COVERAGE_DEFINE (pstream_accept);
+UC_COVERAGE_DEFINE (pstream_accept_failed);
 
 /**
  * UcPstream:
@@ -532,6 +537,7 @@ accept_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (connection != NULL)
     {
+      uc_coverage_inc (pstream_accept);
       /* The accept was under way when the owner paused: keep the client
        * for resume (see uc_pstream_pause()). */
       if (priv->paused)
@@ -548,6 +554,7 @@ accept_cb (GObject *source, GAsyncResult *result, gpointer user_data)
        * main loop turns.  Wait for a descriptor to be freed: the owner
        * calls uc_pstream_resume() when it closes a connection, and a timer
        * covers descriptors freed elsewhere. */
+      uc_coverage_inc (pstream_accept_failed);
       uc_log_rl (&emfile_rl, G_LOG_LEVEL_WARNING,
                  "%s: %s; not accepting for %u ms", priv->name, error->message,
                  (guint) UC_PSTREAM_EMFILE_RETRY_MS);
@@ -563,6 +570,7 @@ accept_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       /* A client that reset before we accepted it, and the like: its
        * problem, not ours.  (WOULD_BLOCK only means another process sharing
        * the socket took the client first.) */
+      uc_coverage_inc (pstream_accept_failed);
       uc_log_rl (&error_rl, G_LOG_LEVEL_WARNING, "%s: %s", priv->name,
                  error->message);
     }
@@ -646,6 +654,7 @@ uc_pstream_listen (UcPstream *self, GError **error)
 
   priv->listener = g_steal_pointer (&listener);
   priv->listening = TRUE;
+  uc_coverage_inc (pstream_open);
   accept_next (self);
   return TRUE;
 }

@@ -5,6 +5,18 @@
 
 #include "uc-rate-limit.h"
 
+#include "uc-vlog.h"
+
+/*
+ * The limiters of uc_log_rl() follow the process's logging
+ * configuration (uc_vlog_install()), as Open vSwitch's VLOG_*_RL follow
+ * vlog: a message that would go nowhere is dropped before it spends a
+ * token (and before it is formatted), and `vlog/disable-rate-limit`
+ * turns limiting off per module.  Without an installed configuration (a
+ * test program, a library user), every message is considered, and one
+ * process-wide switch applies.
+ */
+
 /* Tokens are kept in thousandths of a message, so that a rate of a few
  * messages a minute refills smoothly. */
 #define TOKEN_SCALE 1000
@@ -16,22 +28,33 @@ static gboolean rate_limit_enabled = TRUE;
  * @enabled: %FALSE to let every message through
  *
  * Turns rate limiting on or off for the whole process, as
- * `vlog/disable-rate-limit` does in Open vSwitch.
+ * `vlog/disable-rate-limit` with no module does in Open vSwitch: for
+ * every module of the installed logging configuration, if any, and for
+ * the modules that come later.
  */
 void
 uc_rate_limit_set_enabled (gboolean enabled)
 {
+  UcVlog *vlog = uc_vlog_get_default ();
+
   rate_limit_enabled = enabled;
+  if (vlog != NULL)
+    uc_vlog_set_rate_limit (vlog, NULL, enabled);
 }
 
 /**
  * uc_rate_limit_get_enabled:
  *
- * Returns: whether rate limiting is in force
+ * Returns: whether rate limiting is in force for modules that have no
+ *   setting of their own
  */
 gboolean
 uc_rate_limit_get_enabled (void)
 {
+  UcVlog *vlog = uc_vlog_get_default ();
+
+  if (vlog != NULL)
+    return uc_vlog_get_rate_limit (vlog, NULL);
   return rate_limit_enabled;
 }
 
@@ -63,7 +86,9 @@ refill (UcRateLimit *rl, gint64 now)
  * @log_domain: where a drop report is logged
  * @level: the level of the message being considered
  *
- * Decides whether the caller may log one more message.  When it may and
+ * Decides whether the caller may log one more message: not if it would go
+ * nowhere (see uc_vlog_is_enabled()), always if @log_domain's rate
+ * limiting is off, otherwise if @rl has a token left.  When it may and
  * messages were dropped before, a summary of the drop is logged first, at
  * the same @level, so the record shows that something was suppressed.
  *
@@ -74,11 +99,20 @@ uc_rate_limit_check (UcRateLimit *rl,
                      const char *log_domain,
                      GLogLevelFlags level)
 {
-  gint64 now = g_get_monotonic_time ();
+  UcVlog *vlog = uc_vlog_get_default ();
+  gint64 now;
 
-  if (!rate_limit_enabled)
+  if (vlog != NULL)
+    {
+      if (!uc_vlog_is_enabled (vlog, log_domain, level))
+        return FALSE;
+      if (!uc_vlog_get_rate_limit (vlog, log_domain))
+        return TRUE;
+    }
+  else if (!rate_limit_enabled)
     return TRUE;
 
+  now = g_get_monotonic_time ();
   refill (rl, now);
   if (rl->tokens < TOKEN_SCALE)
     {

@@ -5,7 +5,12 @@
 
 #include "uc-server-connection.h"
 
+#include "uc-coverage.h"
 #include "uc-rate-limit.h"
+
+UC_COVERAGE_DEFINE (unixctl_received);
+UC_COVERAGE_DEFINE (unixctl_replied);
+UC_COVERAGE_DEFINE (unixctl_idle_timeout);
 
 /**
  * UcServerConnection:
@@ -116,6 +121,7 @@ on_idle_timeout (gpointer user_data)
       return G_SOURCE_CONTINUE;
     }
 
+  uc_coverage_inc (unixctl_idle_timeout);
   uc_log_rl (&rl, G_LOG_LEVEL_INFO, "%s: no request for %u s, closing",
              uc_jsonrpc_get_name (self->rpc), self->idle_timeout_s);
   uc_server_connection_close (self);
@@ -213,6 +219,7 @@ on_request_replied (UcRequest *request,
    * connection keeps it for the requests that follow. */
   self->format = uc_request_get_format (request);
 
+  uc_coverage_inc (unixctl_replied);
   id = g_steal_pointer (&self->request_id);
   if (success)
     reply = uc_jsonrpc_message_new_reply (json_node_ref (body), id);
@@ -268,6 +275,7 @@ on_received (UcJsonrpc *rpc,
       return;
     }
 
+  uc_coverage_inc (unixctl_received);
   self->request_id = json_node_ref (uc_jsonrpc_message_get_id (message));
   self->request_func (self, message, self->request_data);
 

@@ -8,10 +8,16 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "uc-coverage.h"
 #include "uc-error.h"
 #include "uc-json-framer.h"
 #include "uc-jsonrpc.h"
+#include "uc-memory.h"
 #include "uc-server-connection.h"
+
+UC_COVERAGE_DEFINE (unixctl_connection);
+UC_COVERAGE_DEFINE (unixctl_dispatch);
+UC_COVERAGE_DEFINE (unixctl_invalid);
 
 /* How long uc_server_shutdown_async() lets requests in flight finish
  * before it closes their connections anyway. */
@@ -89,6 +95,7 @@ struct _UcServer
   GPtrArray *shutdown_sources; /* (owned) (element-type GSource): the
                                 * timeout, and one source per cancellable
                                 * of a pending shutdown */
+  guint memory_id;             /* memory/show's reporter */
 };
 
 enum
@@ -588,6 +595,7 @@ on_request_received (UcServerConnection *connection,
         {
           /* Open vSwitch checks the command and the argument count before
            * the argument types. */
+          uc_coverage_inc (unixctl_invalid);
           error = check_call (self, method, n_params, NULL);
           if (error == NULL)
             {
@@ -632,6 +640,7 @@ add_connection (UcServer *self,
   g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed),
                     self);
   g_hash_table_insert (self->connections, connection, listener);
+  uc_coverage_inc (unixctl_connection);
   if (listener != NULL)
     listener->n_connections++;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
@@ -738,6 +747,17 @@ watch_shutdown (UcServer *self,
 
 /* GObject. */
 
+/* memory/show: what the server holds. */
+static void
+report_memory (UcMemoryUsage *usage, gpointer user_data)
+{
+  UcServer *self = UC_SERVER (user_data);
+
+  uc_memory_usage_add (usage, "connections",
+                       g_hash_table_size (self->connections));
+  uc_memory_usage_add (usage, "listeners", self->listeners->len);
+}
+
 static void
 uc_server_constructed (GObject *object)
 {
@@ -770,6 +790,11 @@ uc_server_dispose (GObject *object)
   g_ptr_array_set_size (self->listeners, 0);
   /* Handler data may hold references that lead back here. */
   g_hash_table_remove_all (self->commands);
+  if (self->memory_id != 0)
+    {
+      uc_memory_remove_reporter (self->memory_id);
+      self->memory_id = 0;
+    }
 
   G_OBJECT_CLASS (uc_server_parent_class)->dispose (object);
 }
@@ -1007,6 +1032,7 @@ uc_server_init (UcServer *self)
   self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->shutdown_sources =
     g_ptr_array_new_with_free_func (source_destroy_and_unref);
+  self->memory_id = uc_memory_add_reporter (report_memory, self);
 }
 
 /* Public API. */
@@ -1198,10 +1224,12 @@ uc_server_dispatch (UcServer *self, UcRequest *request)
   g_return_if_fail (!uc_request_is_answered (request));
 
   keep = g_object_ref (request);
+  uc_coverage_inc (unixctl_dispatch);
   error = check_call (self, uc_request_get_command (request),
                       uc_request_get_argc (request) - 1, &command);
   if (error != NULL)
     {
+      uc_coverage_inc (unixctl_invalid);
       uc_request_reply_error (request, error);
       return;
     }

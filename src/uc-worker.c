@@ -16,11 +16,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "uc-coverage.h"
 #include "uc-error.h"
 #include "uc-fd.h"
+#include "uc-memory.h"
 #include "uc-rate-limit.h"
 #include "uc-system-stats.h"
 #include "uc-worker-protocol.h"
+
+UC_COVERAGE_DEFINE (worker_request);
+UC_COVERAGE_DEFINE (worker_reply);
+UC_COVERAGE_DEFINE (worker_replay);
+UC_COVERAGE_DEFINE (worker_restart);
+UC_COVERAGE_DEFINE (worker_violation);
 
 /**
  * UcWorker:
@@ -151,6 +159,7 @@ struct _UcWorker
 
   GPtrArray *restart_tasks; /* (owned) (element-type GTask) */
   GPtrArray *stop_tasks;    /* (owned) (element-type GTask) */
+  guint memory_id;          /* memory/show's reporter */
 };
 
 G_DEFINE_FINAL_TYPE (UcWorker, uc_worker, G_TYPE_OBJECT)
@@ -623,6 +632,7 @@ peer_gone (const GError *error)
 static void
 protocol_violation (Instance *inst, const GError *error)
 {
+  uc_coverage_inc (worker_violation);
   uc_log_rl (&violation_rl, G_LOG_LEVEL_WARNING,
              "worker %ld: protocol violation: %s; killing it", (long) inst->pid,
              error->message);
@@ -658,6 +668,7 @@ handle_frame (UcWorker *self,
 
   g_hash_table_steal (self->in_flight, &id);
   self->n_served++;
+  uc_coverage_inc (worker_reply);
   update_held (self, call, call_error == NULL);
 
   if (call->task == NULL)
@@ -841,6 +852,7 @@ pump (UcWorker *self)
 
       g_hash_table_insert (self->in_flight, &call->id, call);
       g_queue_push_tail (&inst->send_queue, call);
+      uc_coverage_inc (worker_request);
     }
   instance_flush (inst);
 }
@@ -918,6 +930,7 @@ settle_calls (UcWorker *self,
         }
       if (call->replayable && call->n_sends <= UC_WORKER_MAX_REPLAYS)
         {
+          uc_coverage_inc (worker_replay);
           g_debug ("replaying %s request %" G_GUINT64_FORMAT,
                    uc_worker_method_to_string (call->method), call->id);
           g_queue_push_head (&self->waiting, call);
@@ -1136,7 +1149,10 @@ try_spawn (UcWorker *self, GArray *completions, GError **error)
   self->state = UC_WORKER_STATE_RUNNING;
   g_clear_error (&self->failure);
   if (self->started_once)
-    self->restarts++;
+    {
+      self->restarts++;
+      uc_coverage_inc (worker_restart);
+    }
   self->started_once = TRUE;
   g_debug ("worker %ld started", (long) inst->pid);
 
@@ -2312,11 +2328,28 @@ uc_worker_system_stats_finish (UcWorker *self,
     g_variant_new_from_bytes (UC_SYSTEM_STATS_TYPE, reply->payload, TRUE));
 }
 
+/* memory/show: the calls waiting and in flight, the files held. */
+static void
+report_memory (UcMemoryUsage *usage, gpointer user_data)
+{
+  UcWorker *self = UC_WORKER (user_data);
+
+  uc_memory_usage_add (usage, "worker-waiting", self->waiting.length);
+  uc_memory_usage_add (usage, "worker-in-flight",
+                       g_hash_table_size (self->in_flight));
+  uc_memory_usage_add (usage, "worker-held", g_hash_table_size (self->held));
+}
+
 static void
 uc_worker_dispose (GObject *object)
 {
   UcWorker *self = UC_WORKER (object);
 
+  if (self->memory_id != 0)
+    {
+      uc_memory_remove_reporter (self->memory_id);
+      self->memory_id = 0;
+    }
   destroy_source (&self->restart_source);
   if (self->instance != NULL)
     {
@@ -2405,4 +2438,5 @@ uc_worker_init (UcWorker *self)
   self->backoff_ms = UC_WORKER_RESTART_MIN_MS;
   self->restart_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->memory_id = uc_memory_add_reporter (report_memory, self);
 }

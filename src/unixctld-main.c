@@ -14,6 +14,7 @@
 #include "uc-jsonrpc.h"
 #include "uc-pstream.h"
 #include "uc-server.h"
+#include "uc-vlog.h"
 #include "uc-worker-commands.h"
 #include "uc-worker.h"
 
@@ -40,6 +41,11 @@ typedef struct
   char *dbus; /* (owned) (nullable): %NULL chooses */
   gboolean replace;
   gboolean version;
+
+  UcVlog *vlog;        /* (unowned) what -v configures */
+  gboolean log_file;   /* --log-file was given */
+  char *log_file_name; /* (owned) (nullable): its value, %NULL for the
+                        * default */
 } Options;
 
 static void
@@ -50,6 +56,7 @@ options_clear (Options *options)
   g_clear_pointer (&options->pidfile, g_free);
   g_clear_pointer (&options->remotes, g_strfreev);
   g_clear_pointer (&options->dbus, g_free);
+  g_clear_pointer (&options->log_file_name, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -125,8 +132,75 @@ parse_pidfile (const char *option_name,
   return TRUE;
 }
 
+/* -v and --verbose[=SPEC], repeatable, applied in order as Open vSwitch
+ * applies them: alone, everything to "dbg". */
 static gboolean
-parse_options (Options *options, int *argc, char ***argv, GError **error)
+parse_verbose (const char *option_name,
+               const char *value,
+               gpointer data,
+               GError **error)
+{
+  Options *options = data;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!uc_vlog_set_verbosity (options->vlog, value, &local_error))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* --log-file[=FILE]: alone, the default name. */
+static gboolean
+parse_log_file (const char *option_name,
+                const char *value,
+                gpointer data,
+                GError **error)
+{
+  Options *options = data;
+
+  if (value != NULL && *value == '\0')
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("%s needs a file name"), option_name);
+      return FALSE;
+    }
+  options->log_file = TRUE;
+  g_free (options->log_file_name);
+  /* From the current directory, which a detached daemon leaves before it
+   * opens the file. */
+  options->log_file_name =
+    value != NULL ? g_canonicalize_filename (value, NULL) : NULL;
+  return TRUE;
+}
+
+/* GOption takes no value glued to a short option with an optional value,
+ * as in Open vSwitch's "-vconsole:dbg": make each such "-vSPEC" a
+ * "--verbose=SPEC".  Options end at "--". */
+static char **
+expand_verbose (int argc, char **argv)
+{
+  GPtrArray *args = g_ptr_array_new_full (argc + 1, g_free);
+  gboolean options_ended = FALSE;
+
+  for (int i = 0; i < argc; i++)
+    {
+      if (i > 0 && !options_ended && g_str_has_prefix (argv[i], "-v") &&
+          argv[i][2] != '\0')
+        g_ptr_array_add (args, g_strconcat ("--verbose=", argv[i] + 2, NULL));
+      else
+        g_ptr_array_add (args, g_strdup (argv[i]));
+      if (strcmp (argv[i], "--") == 0)
+        options_ended = TRUE;
+    }
+  g_ptr_array_add (args, NULL);
+  return (char **) g_ptr_array_free (args, FALSE);
+}
+
+static gboolean
+parse_options (Options *options, char ***args, GError **error)
 {
   g_autofree char *remote_max_connections_help = NULL;
   g_autofree char *remote_idle_timeout_help = NULL;
@@ -198,6 +272,14 @@ parse_options (Options *options, int *argc, char ***argv, GError **error)
         N_ ("Mirror the commands on D-Bus as io.github.unixctld: session, "
             "system or none (default: session, if there is one)"),
         N_ ("BUS") },
+      { "verbose", 'v', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_verbose,
+        N_ ("Set log levels, as vlog/set does (MODULE:DESTINATION:LEVEL); "
+            "alone, everything to dbg (repeatable)"),
+        N_ ("SPEC") },
+      { "log-file", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_log_file,
+        N_ ("Log to FILE (default: LOGDIR/unixctld.log)"), N_ ("FILE") },
       { "replace", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &options->replace,
         N_ ("Take the D-Bus name from the instance that owns it, which "
             "then exits (with its pidfile: add --overwrite-pidfile)"),
@@ -230,13 +312,17 @@ parse_options (Options *options, int *argc, char ***argv, GError **error)
        "($DBUS_SESSION_BUS_ADDRESS or\n$XDG_RUNTIME_DIR/bus).  An instance "
        "whose name is taken with --replace exits.\n"
        "Under systemd, READY=1 and STOPPING=1 go to $NOTIFY_SOCKET.\n\n"
+       "Logging is Open vSwitch's: -v and the vlog/set command take its "
+       "specs, and the\nlog file (written by the worker) is --log-file, by "
+       "default in LOGDIR:\n$OVS_LOGDIR, else $XDG_STATE_HOME/unixctld.  "
+       "Rotate it by renaming it, then\nrunning “unixctl vlog/reopen”.\n\n"
        "SIGTERM, SIGINT and the “exit” command stop the daemon: it answers "
        "the\nrequests in flight, then removes its sockets and its pidfile.\n\n"
        "Exit status: 0 on a clean stop, 1 if start-up failed."),
     UC_DEFAULT_RUNDIR, LIBEXECDIR);
   g_option_context_set_description (context, description);
 
-  return g_option_context_parse (context, argc, argv, error);
+  return g_option_context_parse_strv (context, args, error);
 }
 
 /* Whether a session bus is there to connect to: named in the environment,
@@ -321,8 +407,11 @@ usage_error (const char *message)
   return EXIT_FAILURE;
 }
 
-int
-main (int argc, char **argv)
+/* Everything but the logging configuration, which main() installs first
+ * and uninstalls last, whatever happens in between, so that its log file
+ * is written out at the end. */
+static int
+run (UcVlog *vlog, int argc, char **argv)
 {
   g_auto (Options) options = {
     .remote_max_connections = UC_SERVER_DEFAULT_REMOTE_MAX_CONNECTIONS,
@@ -330,25 +419,18 @@ main (int argc, char **argv)
     .max_message_size = UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
     .max_depth = UC_JSON_DEFAULT_MAX_DEPTH,
     .max_backlog = UC_JSONRPC_DEFAULT_MAX_BACKLOG,
+    .vlog = vlog,
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (GPtrArray) remotes = NULL;
   g_autoptr (UcDaemon) daemon = NULL;
   g_autofree char *rundir = NULL;
+  g_auto (GStrv) args = expand_verbose (argc, argv);
   UcDaemonDbusFlags dbus_flags;
   GBusType bus_type;
   UcServer *server;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
-
-  g_set_prgname (PACKAGE_NAME);
-  /* Debug and info lines are logs too, not output. */
-  g_log_writer_default_set_use_stderr (TRUE);
-
-  if (!parse_options (&options, &argc, &argv, &error))
+  if (!parse_options (&options, &args, &error))
     return usage_error (error->message);
 
   if (options.version)
@@ -356,10 +438,10 @@ main (int argc, char **argv)
       g_print ("%s (%s) %s\n", PACKAGE_NAME, PACKAGE_NAME, PACKAGE_VERSION);
       return EXIT_SUCCESS;
     }
-  if (argc > 1)
+  if (args[1] != NULL)
     {
       g_autofree char *message =
-        g_strdup_printf (_ ("unexpected argument “%s”"), argv[1]);
+        g_strdup_printf (_ ("unexpected argument “%s”"), args[1]);
 
       return usage_error (message);
     }
@@ -395,9 +477,17 @@ main (int argc, char **argv)
     uc_daemon_add_remote (daemon, g_ptr_array_index (remotes, i));
   uc_daemon_set_detach (daemon, options.detach, !options.no_chdir);
   uc_daemon_set_dbus (daemon, bus_type, dbus_flags);
+  uc_daemon_set_vlog (daemon, vlog);
 
   if (!uc_daemon_start (daemon, &error))
     goto failed;
+
+  /* Once the pidfile is ours: a second daemon that is refused must not
+   * write to the first one's log.  Failing to open it is no reason not to
+   * serve, as in Open vSwitch: it is logged, and vlog/reopen tries
+   * again. */
+  if (options.log_file)
+    uc_vlog_set_log_file (vlog, options.log_file_name, NULL);
 
   server = uc_daemon_get_server (daemon);
   uc_server_set_remote_limits (server, (guint) options.remote_max_connections,
@@ -423,4 +513,28 @@ main (int argc, char **argv)
 failed:
   uc_daemon_report_error (daemon, error);
   return EXIT_FAILURE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr (UcVlog) vlog = NULL;
+  int status;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_set_prgname (PACKAGE_NAME);
+  /* For GLib's fallback writer, which writes messages logged while a
+   * message is being written: logs are not output. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
+  vlog = uc_vlog_new (PACKAGE_NAME);
+  uc_vlog_install (vlog);
+  status = run (vlog, argc, argv);
+  /* Its last reference: the log file's last lines are written now. */
+  uc_vlog_uninstall (vlog);
+  return status;
 }

@@ -49,14 +49,25 @@ static const char *unixctl;  /* (unowned) (nullable) from $UNIXCTL */
 
 /* The built-in commands and their usage, as the daemon registers them. */
 /* Every command a default daemon lists, sorted bytewise: the built-ins of
- * the server and those of the worker. */
+ * the server, Open vSwitch's standard daemon commands (coverage, memory,
+ * vlog, with its usage texts) and those of the worker. */
 static const char *const builtins[][2] = {
+  { "coverage/read-counter", "COUNTER" },
+  { "coverage/show", "" },
   { "exit", "" },
   { "help", "" },
   { "list-commands", "" },
+  { "memory/show", "" },
   { "set-options", "[--format text|json]" },
   { "system-stats/show", "" },
   { "version", "" },
+  { "vlog/close", "" },
+  { "vlog/disable-rate-limit", "[module]..." },
+  { "vlog/enable-rate-limit", "[module]..." },
+  { "vlog/list", "" },
+  { "vlog/list-pattern", "" },
+  { "vlog/reopen", "" },
+  { "vlog/set", "{spec | PATTERN:destination:pattern}" },
   { "worker/ping", "[BYTES]" },
   { "worker/restart", "" },
   { "worker/status", "" },

@@ -835,6 +835,12 @@ test_compare_builtins (Fixture *fixture, gconstpointer user_data)
     { "no-such-command" },
     { "exit", "now" },
   };
+  /* Without arguments, these answer differently from one call to the
+   * next (counters, memory use), or turn debug logging on everywhere,
+   * the console included (vlog/set): their own tests cover them, and
+   * their refusals of an argument are compared here. */
+  static const char *const bare_unstable[] = { "coverage/show", "memory/show",
+                                               "vlog/set", NULL };
   guint n_compared = 0;
 
   listing = socket_reply (path, list, TRUE);
@@ -847,7 +853,8 @@ test_compare_builtins (Fixture *fixture, gconstpointer user_data)
 
       if (strcmp (l->data, "exit") == 0)
         continue;
-      g_ptr_array_add (cases, g_strdupv ((char **) bare));
+      if (!g_strv_contains (bare_unstable, l->data))
+        g_ptr_array_add (cases, g_strdupv ((char **) bare));
       g_ptr_array_add (cases, g_strdupv ((char **) one_arg));
     }
   for (gsize i = 0; i < G_N_ELEMENTS (more_cases); i++)
