@@ -5,8 +5,12 @@
 
 #include "uc-client.h"
 
+#include <errno.h>
+#include <gio/gunixsocketaddress.h>
+
 #include "uc-jsonrpc-message.h"
 #include "uc-rate-limit.h"
+#include "uc-stream-private.h"
 #include "uc-stream.h"
 
 /**
@@ -32,8 +36,18 @@
  *
  * A client belongs to one main context: the thread-default context in
  * which its connection was made (see uc_client_new()).  The async
- * functions must be called from there; the sync ones push that context
- * and iterate it until they are done, so that both share one code path.
+ * functions must be called from there.  The sync ones iterate that
+ * context until they are done, and a client made by uc_client_connect()
+ * has a context of its own, so that they dispatch nothing of the
+ * caller's.
+ *
+ * The sync functions are what a one-shot program such as the CLI needs,
+ * and they are made cheap for it: on a `unix:` stream nothing they do
+ * starts a thread (no #GTask, whose first use starts GIO's task thread
+ * pool, and no #GSocketClient), and they wait in the client's own context,
+ * which polls nothing but the connection.  A transaction of either kind
+ * is one entry in the same table, completed by the same reply handling;
+ * only the way the caller learns the outcome differs.
  */
 
 struct _UcClient
@@ -44,16 +58,13 @@ struct _UcClient
   GMainContext *context; /* (owned) the context @rpc belongs to */
   gint64 next_id;
 
-  /* Pending transactions: their id (gint64 *, pointing into the task's
-   * Transaction) to the GTask. */
-  GHashTable *transactions; /* (owned) (element-type gint64 GTask) */
+  /* Pending transactions, async and sync: their id (gint64 *, pointing
+   * into the Transaction) to the Transaction. */
+  GHashTable *transactions; /* (owned) (element-type gint64 Transaction) */
 
-  /* A receive runs exactly while a transaction is pending.  When the last
-   * pending one is cancelled, the receive is cancelled too and
-   * @receive_stopping stays set until its callback has run. */
+  /* A uc_jsonrpc_receive() runs exactly while a transaction is pending;
+   * it holds a reference on the client. */
   gboolean receiving;
-  gboolean receive_stopping;
-  GCancellable *receive_cancellable; /* (owned) (nullable) */
 
   GError *error; /* (owned) (nullable) what ended the connection */
 };
@@ -68,26 +79,6 @@ enum
 };
 
 static GParamSpec *properties[N_PROPS];
-
-/* The task data of a pending transaction. */
-typedef struct
-{
-  gint64 id;
-  GSource *cancel_source; /* (owned) (nullable) */
-} Transaction;
-
-static void
-transaction_free (gpointer data)
-{
-  Transaction *transaction = data;
-
-  if (transaction->cancel_source != NULL)
-    {
-      g_source_destroy (transaction->cancel_source);
-      g_source_unref (transaction->cancel_source);
-    }
-  g_free (transaction);
-}
 
 /* What a completed transaction returns: exactly one of the two is set. */
 typedef struct
@@ -106,78 +97,205 @@ reply_free (gpointer data)
   g_free (reply);
 }
 
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Reply, reply_free)
+
+/* Where a sync transaction, waiting on the caller's stack, finds its
+ * outcome: a reply or an error. */
+typedef struct
+{
+  gboolean done;
+  Reply *reply;  /* (owned) (nullable) */
+  GError *error; /* (owned) (nullable) */
+} SyncOutcome;
+
+/* A pending transaction.  An async one completes its task; a sync one
+ * fills in the outcome its caller waits for. */
+typedef struct
+{
+  gint64 id;
+  UcClient *client;         /* (unowned) whose table holds it */
+  GTask *task;              /* (owned) (nullable) async */
+  SyncOutcome *outcome;     /* (unowned) (nullable) sync */
+  GSource *cancel_source;   /* (owned) (nullable) async only */
+  GSource *deadline_source; /* (owned) (nullable) sync only */
+} Transaction;
+
+static void
+transaction_free (Transaction *transaction)
+{
+  /* Disarmed, even if something else still holds them. */
+  if (transaction->cancel_source != NULL)
+    g_source_destroy (transaction->cancel_source);
+  if (transaction->deadline_source != NULL)
+    g_source_destroy (transaction->deadline_source);
+  g_clear_pointer (&transaction->cancel_source, g_source_unref);
+  g_clear_pointer (&transaction->deadline_source, g_source_unref);
+  g_clear_object (&transaction->task);
+  g_free (transaction);
+}
+
+/* Completes @transaction (transfer full), which is out of the table, with
+ * @reply or @error (transfer full). */
+static void
+transaction_complete (Transaction *transaction, Reply *reply, GError *error)
+{
+  g_autoptr (GTask) task = g_steal_pointer (&transaction->task);
+  SyncOutcome *outcome = transaction->outcome;
+
+  g_assert ((reply == NULL) != (error == NULL));
+
+  /* Disarmed first: the task's callback may start another transaction
+   * or drop the client. */
+  transaction_free (transaction);
+
+  if (outcome != NULL)
+    {
+      outcome->reply = reply;
+      outcome->error = error;
+      outcome->done = TRUE;
+    }
+  else if (reply != NULL)
+    g_task_return_pointer (task, reply, reply_free);
+  else
+    g_task_return_error (task, error);
+}
+
 static void receive_next (UcClient *self);
 
-/* Takes the pending transaction with @id out of the table and disarms its
- * cancellation.  Returns (transfer full) (nullable): its task. */
-static GTask *
+/* Takes the pending transaction with @id out of the table.  Returns
+ * (transfer full) (nullable): the transaction. */
+static Transaction *
 take_transaction (UcClient *self, gint64 id)
 {
-  gpointer task = NULL;
+  gpointer transaction = NULL;
 
-  if (!g_hash_table_steal_extended (self->transactions, &id, NULL, &task))
+  if (!g_hash_table_steal_extended (self->transactions, &id, NULL,
+                                    &transaction))
     return NULL;
-
-  /* Frees the Transaction, which the table's key pointed into, and
-   * destroys the cancellation watch with it. */
-  g_task_set_task_data (task, NULL, NULL);
-  return task;
+  return transaction;
 }
 
 /* Fails every pending transaction with @error. */
 static void
 fail_transactions (UcClient *self, const GError *error)
 {
-  g_autoptr (GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GPtrArray) transactions = g_ptr_array_new ();
   GHashTableIter iter;
-  gpointer task;
+  gpointer transaction;
   guint i;
 
   /* Empty the table before any callback runs: a callback may start a new
    * transaction. */
   g_hash_table_iter_init (&iter, self->transactions);
-  while (g_hash_table_iter_next (&iter, NULL, &task))
+  while (g_hash_table_iter_next (&iter, NULL, &transaction))
     {
-      g_ptr_array_add (tasks, task);
+      g_ptr_array_add (transactions, transaction);
       g_hash_table_iter_steal (&iter);
     }
 
-  for (i = 0; i < tasks->len; i++)
-    {
-      task = g_ptr_array_index (tasks, i);
-      g_task_set_task_data (task, NULL, NULL);
-      g_task_return_error (task, g_error_copy (error));
-    }
+  for (i = 0; i < transactions->len; i++)
+    transaction_complete (g_ptr_array_index (transactions, i), NULL,
+                          g_error_copy (error));
 }
 
-/* Cancels the receive once no transaction needs it any more, so that an
- * idle client reads nothing and holds no reference to itself. */
+/* Withdraws the receive once no transaction needs it any more, so that an
+ * idle client reads nothing and holds no reference to itself.  A receive
+ * that cannot be withdrawn (the connection has ended) reports to
+ * on_received(), which finds nothing to do. */
 static void
 stop_receiving_if_idle (UcClient *self)
 {
-  if (!self->receiving || self->receive_stopping ||
-      g_hash_table_size (self->transactions) > 0)
+  if (!self->receiving || g_hash_table_size (self->transactions) > 0)
     return;
 
-  self->receive_stopping = TRUE;
-  g_cancellable_cancel (self->receive_cancellable);
+  if (uc_jsonrpc_cancel_receive (self->rpc))
+    {
+      self->receiving = FALSE;
+      /* The receive's reference; the caller holds another. */
+      g_object_unref (self);
+    }
+}
+
+/* Ends the transaction with @id, if it is still pending, with @error
+ * (transfer full): it was cancelled or its time ran out. */
+static void
+abandon_transaction (UcClient *self, gint64 id, GError *error)
+{
+  g_autoptr (UcClient) keep = NULL;
+  Transaction *transaction = take_transaction (self, id);
+
+  if (transaction == NULL)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  /* A task's callback may drop the caller's last reference. */
+  keep = g_object_ref (self);
+  transaction_complete (transaction, NULL, error);
+  stop_receiving_if_idle (self);
 }
 
 static gboolean
 on_transaction_cancelled (GCancellable *cancellable, gpointer user_data)
 {
-  GTask *task = G_TASK (user_data);
-  UcClient *self = g_task_get_source_object (task);
-  Transaction *transaction = g_task_get_task_data (task);
-  g_autoptr (GTask) taken = NULL;
+  Transaction *transaction = user_data;
+  GError *error = NULL;
 
-  taken = take_transaction (self, transaction->id);
-  if (taken != NULL)
-    {
-      g_task_return_error_if_cancelled (taken);
-      stop_receiving_if_idle (self);
-    }
+  g_cancellable_set_error_if_cancelled (cancellable, &error);
+  abandon_transaction (transaction->client, transaction->id, error);
   return G_SOURCE_REMOVE;
+}
+
+/* Cancelling a sync call is what another thread does.  The sync waits
+ * therefore take no cancellable source, which GLib 2.74 leaks when it is
+ * destroyed while the cancelling thread is still inside
+ * g_cancellable_cancel(): the handler, run in that thread, only wakes the
+ * waiting context, and the wait looks at the cancellable itself. */
+static void
+wake_context (GCancellable *cancellable, gpointer user_data)
+{
+  g_main_context_wakeup (user_data);
+}
+
+/* The error of a wait that reached its deadline.  The text is the C
+ * library's, which is translated already. */
+static void
+set_timed_out (GError **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                       g_strerror (ETIMEDOUT));
+}
+
+static gboolean
+on_deadline (gpointer user_data)
+{
+  Transaction *transaction = user_data;
+  GError *error = NULL;
+
+  set_timed_out (&error);
+  abandon_transaction (transaction->client, transaction->id, error);
+  return G_SOURCE_REMOVE;
+}
+
+/* Makes @func, which must return %G_SOURCE_REMOVE, run in @context once
+ * g_get_monotonic_time() reaches @deadline.  A timeout source, with its
+ * one dispatch moved to @deadline: its interval in milliseconds could not
+ * reach as far as a deadline may be.  Returns (transfer full): the
+ * source, attached. */
+static GSource *
+deadline_source_new (GMainContext *context,
+                     gint64 deadline,
+                     GSourceFunc func,
+                     gpointer user_data)
+{
+  GSource *source = g_timeout_source_new (0);
+
+  g_source_set_static_name (source, "[unixctld] client deadline");
+  g_source_set_ready_time (source, deadline);
+  g_source_set_callback (source, func, user_data, NULL);
+  g_source_attach (source, context);
+  return source;
 }
 
 static gboolean
@@ -192,13 +310,13 @@ handle_reply (UcClient *self, UcJsonrpcMessage *message)
 {
   static UcRateLimit rl = UC_RATE_LIMIT_DEFAULT;
   JsonNode *id = uc_jsonrpc_message_get_id (message);
-  g_autoptr (GTask) task = NULL;
+  Transaction *transaction = NULL;
   Reply *reply;
 
   /* Our ids are integers; a reply to anything else is not ours. */
   if (id_is_integer (id))
-    task = take_transaction (self, json_node_get_int (id));
-  if (task == NULL)
+    transaction = take_transaction (self, json_node_get_int (id));
+  if (transaction == NULL)
     {
       g_autofree char *text = json_to_string (id, FALSE);
 
@@ -215,7 +333,7 @@ handle_reply (UcClient *self, UcJsonrpcMessage *message)
     reply->result = json_node_copy (uc_jsonrpc_message_get_result (message));
   else
     reply->error = json_node_copy (uc_jsonrpc_message_get_error (message));
-  g_task_return_pointer (task, reply, reply_free);
+  transaction_complete (transaction, reply, NULL);
 }
 
 /* Answers an inactivity probe: the reply's result is the request's params,
@@ -276,43 +394,24 @@ handle_message (UcClient *self, UcJsonrpcMessage *message)
 }
 
 static void
-on_received (GObject *source_object, GAsyncResult *result, gpointer user_data)
+on_received (UcJsonrpc *rpc,
+             UcJsonrpcMessage *message,
+             const GError *error,
+             gpointer user_data)
 {
-  /* Holds the client while a receive runs; a transaction callback run from
-   * here may drop the caller's last reference. */
+  /* The receive's reference, which also holds the client while a
+   * transaction callback run from here drops the caller's last one. */
   g_autoptr (UcClient) self = UC_CLIENT (user_data);
-  g_autoptr (UcJsonrpcMessage) message = NULL;
-  g_autoptr (GError) error = NULL;
 
   self->receiving = FALSE;
-  message = uc_jsonrpc_receive_finish (self->rpc, result, &error);
-
-  if (message == NULL &&
-      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      /* Stopped by stop_receiving_if_idle(): nothing was lost, and a
-       * transaction started since then needs a new receive. */
-      self->receive_stopping = FALSE;
-      g_clear_object (&self->receive_cancellable);
-      receive_next (self);
-      return;
-    }
 
   if (message == NULL)
     {
       /* The connection has ended; UcJsonrpc has logged why. */
-      self->receive_stopping = FALSE;
       g_clear_error (&self->error);
-      self->error = g_steal_pointer (&error);
+      self->error = g_error_copy (error);
       fail_transactions (self, self->error);
       return;
-    }
-
-  /* A message delivered although the receive was being stopped. */
-  if (self->receive_stopping)
-    {
-      self->receive_stopping = FALSE;
-      g_clear_object (&self->receive_cancellable);
     }
 
   handle_message (self, message);
@@ -327,11 +426,50 @@ receive_next (UcClient *self)
       g_hash_table_size (self->transactions) == 0)
     return;
 
-  if (self->receive_cancellable == NULL)
-    self->receive_cancellable = g_cancellable_new ();
   self->receiving = TRUE;
-  uc_jsonrpc_receive_async (self->rpc, self->receive_cancellable, on_received,
-                            g_object_ref (self));
+  uc_jsonrpc_receive (self->rpc, on_received, g_object_ref (self));
+}
+
+/* Sends @command with @args as the request of a new transaction and adds
+ * the transaction to the table; the caller says how it completes.
+ * Returns (transfer none): the transaction, or %NULL with @error set if
+ * the request could not be sent. */
+static Transaction *
+start_transaction (UcClient *self,
+                   const char *command,
+                   const char *const *args,
+                   GError **error)
+{
+  g_autoptr (UcJsonrpcMessage) request = NULL;
+  JsonArray *params;
+  Transaction *transaction;
+  gsize i;
+
+  if (self->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return NULL;
+    }
+
+  params = json_array_new ();
+  for (i = 0; args != NULL && args[i] != NULL; i++)
+    json_array_add_string_element (params, args[i]);
+
+  transaction = g_new0 (Transaction, 1);
+  transaction->id = self->next_id++;
+  transaction->client = self;
+  request = uc_jsonrpc_message_new_request (
+    command, json_node_init_array (json_node_alloc (), params),
+    json_node_init_int (json_node_alloc (), transaction->id));
+  json_array_unref (params);
+
+  if (!uc_jsonrpc_send (self->rpc, request, error))
+    {
+      transaction_free (transaction);
+      return NULL;
+    }
+  g_hash_table_insert (self->transactions, &transaction->id, transaction);
+  return transaction;
 }
 
 static void
@@ -350,8 +488,10 @@ uc_client_dispose (GObject *object)
 {
   UcClient *self = UC_CLIENT (object);
 
-  /* Every transaction holds a reference: none is pending here. */
+  /* Every transaction and the receive hold a reference: none is pending
+   * here. */
   g_assert (g_hash_table_size (self->transactions) == 0);
+  g_assert (!self->receiving);
 
   if (self->rpc != NULL)
     uc_jsonrpc_close (self->rpc);
@@ -366,7 +506,6 @@ uc_client_finalize (GObject *object)
   UcClient *self = UC_CLIENT (object);
 
   g_clear_pointer (&self->transactions, g_hash_table_unref);
-  g_clear_object (&self->receive_cancellable);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_error (&self->error);
 
@@ -439,8 +578,8 @@ uc_client_class_init (UcClientClass *klass)
 static void
 uc_client_init (UcClient *self)
 {
-  self->transactions =
-    g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, g_object_unref);
+  self->transactions = g_hash_table_new_full (
+    g_int64_hash, g_int64_equal, NULL, (GDestroyNotify) transaction_free);
 }
 
 /**
@@ -464,19 +603,128 @@ uc_client_new (UcJsonrpc *rpc)
   return g_object_new (UC_TYPE_CLIENT, "jsonrpc", rpc, NULL);
 }
 
-/* Completion of uc_client_transact() and uc_client_connect(): the sync
- * calls wait for this with their own context pushed. */
+/* Fails with %G_IO_ERROR_TIMED_OUT if @deadline has passed. */
+static gboolean
+check_deadline (gint64 deadline, GError **error)
+{
+  if (deadline < 0 || g_get_monotonic_time () < deadline)
+    return TRUE;
+
+  set_timed_out (error);
+  return FALSE;
+}
+
+/* Connects to the unix socket of @stream at once: a unix connect never
+ * waits (with the listen backlog full it fails with EAGAIN, as Open
+ * vSwitch's does).  The error has GSocket's code and text, which end in
+ * the C library's words for the errno, behind the name of the stream, as
+ * uc_stream_connect_async() reports it.  Returns (transfer full): the
+ * connection, or %NULL with @error set. */
+static GIOStream *
+connect_unix (UcStream *stream, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *quoted = NULL;
+
+  socket =
+    g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &local_error);
+  if (socket != NULL)
+    {
+      address = g_unix_socket_address_new (uc_stream_get_path (stream));
+      if (g_socket_connect (socket, address, NULL, &local_error))
+        return G_IO_STREAM (
+          g_socket_connection_factory_create_connection (socket));
+    }
+
+  quoted = uc_stream_quote (uc_stream_get_name (stream));
+  g_prefix_error (&local_error, "\"%s\": ", quoted);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
+}
+
 typedef struct
 {
   GAsyncResult *result; /* (owned) (nullable) */
-} SyncData;
+  gboolean timed_out;
+  GCancellable *cancellable; /* (unowned) cancelled at the deadline */
+} ConnectWait;
 
 static void
-sync_ready_cb (GObject *source_object, GAsyncResult *result, gpointer user_data)
+connect_sync_cb (GObject *source_object,
+                 GAsyncResult *result,
+                 gpointer user_data)
 {
-  SyncData *data = user_data;
+  ConnectWait *wait = user_data;
 
-  data->result = g_object_ref (result);
+  wait->result = g_object_ref (result);
+}
+
+static gboolean
+on_connect_deadline (gpointer user_data)
+{
+  ConnectWait *wait = user_data;
+
+  wait->timed_out = TRUE;
+  g_cancellable_cancel (wait->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* Connects to @stream, which may have to resolve a name and wait for the
+ * peer, by running the async connect in @context (the caller's own,
+ * pushed) until it is done, @deadline has passed or @cancellable is
+ * cancelled.  Returns (transfer full): the connection, or %NULL with
+ * @error set. */
+static GIOStream *
+connect_waiting (UcStream *stream,
+                 GMainContext *context,
+                 gint64 deadline,
+                 GCancellable *cancellable,
+                 GError **error)
+{
+  g_autoptr (GCancellable) connect_cancellable = g_cancellable_new ();
+  g_autoptr (GSource) deadline_source = NULL;
+  g_autoptr (GError) local_error = NULL;
+  ConnectWait wait = { NULL, FALSE, connect_cancellable };
+  GIOStream *io_stream;
+  gulong cancel_id = 0;
+
+  if (deadline >= 0)
+    deadline_source =
+      deadline_source_new (context, deadline, on_connect_deadline, &wait);
+  if (cancellable != NULL)
+    cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
+                                       context, NULL);
+
+  uc_stream_connect_async (stream, connect_cancellable, connect_sync_cb, &wait);
+  while (wait.result == NULL)
+    {
+      /* Passed on from this thread (see wake_context()). */
+      if (g_cancellable_is_cancelled (cancellable))
+        g_cancellable_cancel (connect_cancellable);
+      g_main_context_iteration (context, TRUE);
+    }
+
+  if (deadline_source != NULL)
+    g_source_destroy (deadline_source);
+  g_cancellable_disconnect (cancellable, cancel_id);
+
+  io_stream = uc_stream_connect_finish (stream, wait.result, &local_error);
+  g_object_unref (wait.result);
+  if (io_stream != NULL)
+    return io_stream;
+
+  /* Our cancellable stands for the caller's and for the deadline: say
+   * which of them it was. */
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      wait.timed_out)
+    {
+      g_clear_error (&local_error);
+      check_deadline (deadline, &local_error);
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
 }
 
 /**
@@ -485,6 +733,8 @@ sync_ready_cb (GObject *source_object, GAsyncResult *result, gpointer user_data)
  *   `ssl:HOST:PORT`; see uc_stream_new())
  * @rundir: (nullable): the directory a relative `unix:` FILE is resolved
  *   under
+ * @deadline: the g_get_monotonic_time() at which to give up, or -1 to
+ *   wait as long as it takes
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -495,17 +745,24 @@ sync_ready_cb (GObject *source_object, GAsyncResult *result, gpointer user_data)
  * wait.  Use it only with uc_client_transact(); for the async functions,
  * connect with uc_client_connect_async().
  *
+ * A `unix:` stream is connected at once, without a thread or a main loop
+ * iteration: connecting to a unix socket never waits.
+ *
  * Returns: (transfer full): the client, or %NULL with @error set as for
- *   uc_client_connect_finish()
+ *   uc_client_connect_finish(), or to %G_IO_ERROR_TIMED_OUT once
+ *   @deadline has passed
  */
 UcClient *
 uc_client_connect (const char *stream_name,
                    const char *rundir,
+                   gint64 deadline,
                    GCancellable *cancellable,
                    GError **error)
 {
   g_autoptr (GMainContext) context = NULL;
-  SyncData data = { NULL };
+  g_autoptr (UcStream) stream = NULL;
+  g_autoptr (GIOStream) io_stream = NULL;
+  g_autoptr (UcJsonrpc) rpc = NULL;
   UcClient *client;
 
   g_return_val_if_fail (stream_name != NULL, NULL);
@@ -513,15 +770,26 @@ uc_client_connect (const char *stream_name,
                         NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  stream = uc_stream_new (stream_name, rundir, error);
+  if (stream == NULL ||
+      g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      !check_deadline (deadline, error))
+    return NULL;
+
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
 
-  uc_client_connect_async (stream_name, rundir, cancellable, sync_ready_cb,
-                           &data);
-  while (data.result == NULL)
-    g_main_context_iteration (context, TRUE);
-  client = uc_client_connect_finish (data.result, error);
-  g_object_unref (data.result);
+  if (g_strcmp0 (uc_stream_get_type_name (stream), "unix") == 0)
+    io_stream = connect_unix (stream, error);
+  else
+    io_stream = connect_waiting (stream, context, deadline, cancellable, error);
+
+  client = NULL;
+  if (io_stream != NULL)
+    {
+      rpc = uc_jsonrpc_new (io_stream, uc_stream_get_name (stream));
+      client = uc_client_new (rpc);
+    }
 
   g_main_context_pop_thread_default (context);
   return client;
@@ -631,11 +899,24 @@ uc_client_get_jsonrpc (UcClient *self)
   return self->rpc;
 }
 
+/* Hands the bodies of @reply to the caller, as uc_client_transact_finish()
+ * describes. */
+static void
+reply_steal_bodies (Reply *reply, JsonNode **result_body, JsonNode **error_body)
+{
+  if (result_body != NULL)
+    *result_body = g_steal_pointer (&reply->result);
+  if (error_body != NULL)
+    *error_body = g_steal_pointer (&reply->error);
+}
+
 /**
  * uc_client_transact:
  * @self: a #UcClient
  * @command: the command, such as "list-commands"
  * @args: (nullable) (array zero-terminated=1): its arguments
+ * @deadline: the g_get_monotonic_time() at which to give up, or -1 to
+ *   wait as long as it takes
  * @result: (out) (optional) (transfer full) (nullable): the result body
  * @error_body: (out) (optional) (transfer full) (nullable): the error body
  * @cancellable: (nullable): a #GCancellable
@@ -646,19 +927,28 @@ uc_client_get_jsonrpc (UcClient *self)
  * context's owner within a dispatch, that runs its other sources too: in
  * programs with a main loop, use uc_client_transact_async().
  *
- * Returns: as uc_client_transact_finish()
+ * A transaction that is cancelled or runs out of time is given up as
+ * uc_client_transact_async() gives up a cancelled one: the connection
+ * stays usable, and a reply that comes later is ignored.
+ *
+ * Returns: as uc_client_transact_finish(); also %FALSE with
+ *   %G_IO_ERROR_TIMED_OUT once @deadline has passed
  */
 gboolean
 uc_client_transact (UcClient *self,
                     const char *command,
                     const char *const *args,
+                    gint64 deadline,
                     JsonNode **result,
                     JsonNode **error_body,
                     GCancellable *cancellable,
                     GError **error)
 {
-  SyncData data = { NULL };
-  gboolean ok;
+  SyncOutcome outcome = { FALSE, NULL, NULL };
+  g_autoptr (Reply) reply = NULL;
+  Transaction *transaction;
+  gulong cancel_id = 0;
+  gint64 id;
 
   g_return_val_if_fail (UC_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (command != NULL, FALSE);
@@ -666,21 +956,50 @@ uc_client_transact (UcClient *self,
                         FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
+      !check_deadline (deadline, error))
+    return FALSE;
+
   g_main_context_push_thread_default (self->context);
 
-  uc_client_transact_async (self, command, args, cancellable, sync_ready_cb,
-                            &data);
+  transaction = start_transaction (self, command, args, error);
+  if (transaction == NULL)
+    {
+      g_main_context_pop_thread_default (self->context);
+      return FALSE;
+    }
+  transaction->outcome = &outcome;
+  id = transaction->id;
+  if (deadline >= 0)
+    transaction->deadline_source =
+      deadline_source_new (self->context, deadline, on_deadline, transaction);
+  if (cancellable != NULL)
+    cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (wake_context),
+                                       self->context, NULL);
+  receive_next (self);
 
-  /* Also wait for a receive that is being stopped, which holds a reference
-   * to the client until its callback has run in this context. */
-  while (data.result == NULL || self->receive_stopping)
-    g_main_context_iteration (self->context, TRUE);
+  while (!outcome.done)
+    {
+      GError *cancelled = NULL;
 
-  ok = uc_client_transact_finish (self, data.result, result, error_body, error);
-  g_object_unref (data.result);
+      /* See wake_context(). */
+      if (g_cancellable_set_error_if_cancelled (cancellable, &cancelled))
+        abandon_transaction (self, id, cancelled);
+      else
+        g_main_context_iteration (self->context, TRUE);
+    }
 
+  g_cancellable_disconnect (cancellable, cancel_id);
   g_main_context_pop_thread_default (self->context);
-  return ok;
+
+  if (outcome.error != NULL)
+    {
+      g_propagate_error (error, outcome.error);
+      return FALSE;
+    }
+  reply = outcome.reply;
+  reply_steal_bodies (reply, result, error_body);
+  return TRUE;
 }
 
 /**
@@ -705,11 +1024,8 @@ uc_client_transact_async (UcClient *self,
                           gpointer user_data)
 {
   g_autoptr (GTask) task = NULL;
-  g_autoptr (UcJsonrpcMessage) request = NULL;
-  g_autoptr (JsonArray) params = NULL;
   g_autoptr (GError) error = NULL;
   Transaction *transaction;
-  gsize i;
 
   g_return_if_fail (UC_IS_CLIENT (self));
   g_return_if_fail (command != NULL);
@@ -720,38 +1036,24 @@ uc_client_transact_async (UcClient *self,
 
   if (g_task_return_error_if_cancelled (task))
     return;
-  if (self->error != NULL)
+
+  transaction = start_transaction (self, command, args, &error);
+  if (transaction == NULL)
     {
-      g_task_return_error (task, g_error_copy (self->error));
-      return;
-    }
-
-  params = json_array_new ();
-  for (i = 0; args != NULL && args[i] != NULL; i++)
-    json_array_add_string_element (params, args[i]);
-
-  transaction = g_new0 (Transaction, 1);
-  transaction->id = self->next_id++;
-  request = uc_jsonrpc_message_new_request (
-    command, json_node_init_array (json_node_alloc (), params),
-    json_node_init_int (json_node_alloc (), transaction->id));
-
-  if (!uc_jsonrpc_send (self->rpc, request, &error))
-    {
-      g_free (transaction);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-
   if (cancellable != NULL)
     {
       transaction->cancel_source = g_cancellable_source_new (cancellable);
-      g_task_attach_source (task, transaction->cancel_source,
-                            G_SOURCE_FUNC (on_transaction_cancelled));
+      g_source_set_callback (transaction->cancel_source,
+                             G_SOURCE_FUNC (on_transaction_cancelled),
+                             transaction, NULL);
+      g_source_set_priority (transaction->cancel_source,
+                             g_task_get_priority (task));
+      g_source_attach (transaction->cancel_source, self->context);
     }
-  g_task_set_task_data (task, transaction, transaction_free);
-  g_hash_table_insert (self->transactions, &transaction->id,
-                       g_steal_pointer (&task));
+  transaction->task = g_steal_pointer (&task);
 
   receive_next (self);
 }
@@ -785,7 +1087,7 @@ uc_client_transact_finish (UcClient *self,
                            JsonNode **error_body,
                            GError **error)
 {
-  Reply *reply;
+  g_autoptr (Reply) reply = NULL;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (
@@ -795,10 +1097,6 @@ uc_client_transact_finish (UcClient *self,
   if (reply == NULL)
     return FALSE;
 
-  if (result_body != NULL)
-    *result_body = g_steal_pointer (&reply->result);
-  if (error_body != NULL)
-    *error_body = g_steal_pointer (&reply->error);
-  reply_free (reply);
+  reply_steal_bodies (reply, result_body, error_body);
   return TRUE;
 }

@@ -16,6 +16,7 @@ G_DECLARE_FINAL_TYPE (UcClient, uc_client, UC, CLIENT, GObject)
 UcClient   *uc_client_new               (UcJsonrpc            *rpc);
 UcClient   *uc_client_connect           (const char           *stream_name,
                                          const char           *rundir,
+                                         gint64                deadline,
                                          GCancellable         *cancellable,
                                          GError              **error);
 void        uc_client_connect_async     (const char           *stream_name,
@@ -30,6 +31,7 @@ UcJsonrpc  *uc_client_get_jsonrpc       (UcClient             *self);
 gboolean    uc_client_transact          (UcClient             *self,
                                          const char           *command,
                                          const char * const   *args,
+                                         gint64                deadline,
                                          JsonNode            **result,
                                          JsonNode            **error_body,
                                          GCancellable         *cancellable,

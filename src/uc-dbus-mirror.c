@@ -5,7 +5,6 @@
 
 #include "uc-dbus-mirror.h"
 
-#include <glib/gi18n.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include "uc-dbus-generated.h"
 #include "uc-error.h"
 #include "uc-request.h"
+#include "uc-shutdown.h"
 
 /**
  * UcDbusMirror:
@@ -42,6 +42,8 @@
  * %UC_ERROR_INVALID_ARGS, a command's own failure %UC_ERROR_FAILED, each
  * with the socket's text as its message, less the one newline the
  * socket's text mode adds at the end (D-Bus messages do not end in one).
+ * The mirror's own error texts are untranslated, as the socket's are: the
+ * caller's locale is not the daemon's.
  *
  * Losing the name to an instance that asked to replace us is signalled
  * (#UcDbusMirror::name-lost with @replaced set); what to do about it is
@@ -95,12 +97,8 @@ struct _UcDbusMirror
                       * the calls in flight, which it owns */
   GHashTable *peers; /* (owned) (element-type utf8 UcDbusMirrorPeer) */
 
-  gboolean shutting_down;
+  UcShutdown *shutdown; /* (owned) */
   gboolean flushing;
-  gboolean shut_down;
-  GPtrArray *shutdown_tasks;   /* (owned) (element-type GTask) */
-  GPtrArray *shutdown_sources; /* (owned) (element-type GSource): the
-                                * timeout, and one per cancellable */
 };
 
 enum
@@ -234,8 +232,8 @@ on_request_reply (UcRequest *request,
        * would claim a change that never happens. */
       g_autoptr (GError) error =
         g_error_new (UC_ERROR, UC_ERROR_NOT_SUPPORTED,
-                     _ ("“%s” cannot change the output format of a D-Bus "
-                        "call: use Call for text and CallJson for JSON"),
+                     "“%s” cannot change the output format of a D-Bus "
+                     "call: use Call for text and CallJson for JSON",
                      uc_request_get_command (request));
 
       call_return_error (call, error);
@@ -270,14 +268,13 @@ caller_allowed (uid_t uid, GError **error)
   if (uid == (uid_t) -1)
     {
       g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
-                           _ ("The caller’s identity is unknown"));
+                           "The caller’s identity is unknown");
       return FALSE;
     }
   if (uid != 0 && uid != getuid ())
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
-                   _ ("Only root and uid %u may run commands"),
-                   (guint) getuid ());
+                   "Only root and uid %u may run commands", (guint) getuid ());
       return FALSE;
     }
   return TRUE;
@@ -681,28 +678,6 @@ on_connection_closed (GDBusConnection *connection,
 /* Shutdown. */
 
 static void
-complete_shutdown (UcDbusMirror *self)
-{
-  g_autoptr (UcDbusMirror) keep = NULL;
-  g_autoptr (GPtrArray) tasks = NULL;
-
-  keep = g_object_ref (self);
-  self->shut_down = TRUE;
-  g_ptr_array_set_size (self->shutdown_sources, 0);
-  /* A callback may drop the last reference to the mirror: the list is
-   * detached first. */
-  tasks = g_steal_pointer (&self->shutdown_tasks);
-  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < tasks->len; i++)
-    {
-      GTask *task = g_ptr_array_index (tasks, i);
-
-      if (!g_task_return_error_if_cancelled (task))
-        g_task_return_boolean (task, TRUE);
-    }
-}
-
-static void
 on_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (UcDbusMirror) self = UC_DBUS_MIRROR (user_data);
@@ -712,13 +687,13 @@ on_flushed (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!g_dbus_connection_flush_finish (G_DBUS_CONNECTION (source), result,
                                        &error))
     g_debug ("flushing the bus connection: %s", error->message);
-  complete_shutdown (self);
+  uc_shutdown_complete (self->shutdown);
 }
 
 static void
 maybe_finish_shutdown (UcDbusMirror *self)
 {
-  if (!self->shutting_down || self->flushing || self->shut_down ||
+  if (!uc_shutdown_is_pending (self->shutdown) || self->flushing ||
       g_hash_table_size (self->calls) > 0)
     return;
 
@@ -729,7 +704,7 @@ maybe_finish_shutdown (UcDbusMirror *self)
     g_dbus_connection_flush (self->connection, NULL, on_flushed,
                              g_object_ref (self));
   else
-    complete_shutdown (self);
+    uc_shutdown_complete (self->shutdown);
 }
 
 /* Fails the calls still in flight: their callers get an answer rather
@@ -738,49 +713,22 @@ static void
 fail_calls_in_flight (UcDbusMirror *self)
 {
   g_autoptr (GError) error = g_error_new_literal (
-    UC_ERROR, UC_ERROR_FAILED, _ ("The daemon is shutting down"));
+    UC_ERROR, UC_ERROR_FAILED, "The daemon is shutting down");
 
   abandon_calls (self, error);
 }
 
-static gboolean
-on_shutdown_timeout (gpointer user_data)
+/* The #UcShutdownAbortFunc. */
+static void
+abort_shutdown (gpointer owner, gboolean timed_out)
 {
-  UcDbusMirror *self = UC_DBUS_MIRROR (user_data);
+  UcDbusMirror *self = UC_DBUS_MIRROR (owner);
 
-  g_message ("failing %u D-Bus calls still busy after %d ms",
-             g_hash_table_size (self->calls),
-             UC_DBUS_MIRROR_SHUTDOWN_TIMEOUT_MS);
+  if (timed_out)
+    g_message ("failing %u D-Bus calls still busy after %d ms",
+               g_hash_table_size (self->calls),
+               UC_DBUS_MIRROR_SHUTDOWN_TIMEOUT_MS);
   fail_calls_in_flight (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_shutdown_cancelled (GCancellable *cancellable, gpointer user_data)
-{
-  fail_calls_in_flight (UC_DBUS_MIRROR (user_data));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-source_destroy_and_unref (gpointer data)
-{
-  GSource *source = data;
-
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
-static void
-watch_shutdown (UcDbusMirror *self,
-                GSource *source,
-                GSourceFunc callback,
-                const char *name)
-{
-  g_source_set_static_name (source, name);
-  g_source_set_callback (source, callback, self, NULL);
-  g_source_attach (source, g_main_context_get_thread_default ());
-  g_ptr_array_add (self->shutdown_sources, source);
 }
 
 /* Leaves the bus: no new calls, no name. */
@@ -829,7 +777,7 @@ uc_dbus_mirror_dispose (GObject *object)
     g_clear_signal_handler (&self->closed_id, self->connection);
   if (self->skeleton != NULL)
     g_signal_handlers_disconnect_by_data (self->skeleton, self);
-  g_ptr_array_set_size (self->shutdown_sources, 0);
+  uc_shutdown_unwatch (self->shutdown);
   /* Calls first: each removes itself from its peer. */
   g_hash_table_remove_all (self->calls);
   g_hash_table_remove_all (self->peers);
@@ -845,8 +793,7 @@ uc_dbus_mirror_finalize (GObject *object)
 {
   UcDbusMirror *self = UC_DBUS_MIRROR (object);
 
-  g_clear_pointer (&self->shutdown_tasks, g_ptr_array_unref);
-  g_clear_pointer (&self->shutdown_sources, g_ptr_array_unref);
+  g_clear_pointer (&self->shutdown, uc_shutdown_free);
   g_clear_pointer (&self->calls, g_hash_table_unref);
   g_clear_pointer (&self->peers, g_hash_table_unref);
   g_clear_pointer (&self->control_socket, g_free);
@@ -976,9 +923,9 @@ uc_dbus_mirror_init (UcDbusMirror *self)
     g_hash_table_new_full (g_direct_hash, g_direct_equal, call_free, NULL);
   self->peers =
     g_hash_table_new_full (g_str_hash, g_str_equal, NULL, peer_free);
-  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  self->shutdown_sources =
-    g_ptr_array_new_with_free_func (source_destroy_and_unref);
+  self->shutdown =
+    uc_shutdown_new (G_OBJECT (self), "D-Bus",
+                     UC_DBUS_MIRROR_SHUTDOWN_TIMEOUT_MS, abort_shutdown);
 }
 
 /* Public API. */
@@ -1056,7 +1003,7 @@ uc_dbus_mirror_own_name (UcDbusMirror *self, UcDbusMirrorNameFlags flags)
   g_return_if_fail (UC_IS_DBUS_MIRROR (self));
   g_return_if_fail (self->connection != NULL);
   g_return_if_fail (self->owner_id == 0);
-  g_return_if_fail (!self->shutting_down);
+  g_return_if_fail (!uc_shutdown_is_started (self->shutdown));
 
   if (flags & UC_DBUS_MIRROR_NAME_FLAGS_REPLACE)
     owner_flags |= G_BUS_NAME_OWNER_FLAGS_REPLACE;
@@ -1141,26 +1088,8 @@ uc_dbus_mirror_shutdown_async (UcDbusMirror *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, uc_dbus_mirror_shutdown_async);
 
-  if (self->shut_down)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  if (cancellable != NULL)
-    watch_shutdown (self, g_cancellable_source_new (cancellable),
-                    G_SOURCE_FUNC (on_shutdown_cancelled),
-                    "[unixctld] D-Bus shutdown cancelled");
-  g_ptr_array_add (self->shutdown_tasks, g_steal_pointer (&task));
-
-  if (!self->shutting_down)
-    {
-      self->shutting_down = TRUE;
-      unpublish (self);
-      watch_shutdown (self,
-                      g_timeout_source_new (UC_DBUS_MIRROR_SHUTDOWN_TIMEOUT_MS),
-                      on_shutdown_timeout, "[unixctld] D-Bus shutdown timeout");
-    }
+  if (uc_shutdown_add_task (self->shutdown, task))
+    unpublish (self);
   maybe_finish_shutdown (self);
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "uc-error.h"
+#include "uc-json-private.h"
 
 /*
  * The framer cuts a byte stream into JSON objects sent back to back.  It
@@ -81,11 +82,9 @@ static const guint8 byte_class[256] = {
 };
 /* clang-format on */
 
-/* Bytes that may appear in a string as they are and need no further
- * look: printable ASCII other than the quote (0x22) and the backslash
- * (0x5c).  DEL (0x7f) is allowed raw in JSON strings. */
+/* See uc-json-private.h. */
 /* clang-format off */
-static const guint8 string_plain[256] = {
+const guint8 uc_json_string_plain[256] = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
   1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
@@ -339,6 +338,14 @@ set_too_complex_error (GError **error,
                (gsize) n_values, length, budget_text);
 }
 
+/* A NUL byte is refused wherever it appears, with the same words. */
+static void
+set_nul_error (GError **error, gsize offset)
+{
+  g_set_error (error, UC_ERROR, UC_ERROR_INVALID_UTF8,
+               _ ("message contains a NUL byte (at byte %zu)"), offset);
+}
+
 /* Scans message bytes from *@pos up to @limit, updating the framer's
  * state.  The message's bytes are not copied here; the caller appends
  * the span scanned.  @start is where that span begins, so that error
@@ -430,9 +437,7 @@ scan (UcJsonFramer *self,
                   break;
 
                 case CLASS_NUL:
-                  g_set_error (error, UC_ERROR, UC_ERROR_INVALID_UTF8,
-                               _ ("message contains a NUL byte (at byte %zu)"),
-                               OFFSET ());
+                  set_nul_error (error, OFFSET ());
                   goto fail;
 
                 case CLASS_INVALID:
@@ -463,7 +468,7 @@ scan (UcJsonFramer *self,
                   break;
                 p += 8;
               }
-            while (p < limit && string_plain[*p])
+            while (p < limit && uc_json_string_plain[*p])
               p++;
             if (p == limit)
               break;
@@ -490,9 +495,7 @@ scan (UcJsonFramer *self,
               }
             else if (c == 0)
               {
-                g_set_error (error, UC_ERROR, UC_ERROR_INVALID_UTF8,
-                             _ ("message contains a NUL byte (at byte %zu)"),
-                             OFFSET ());
+                set_nul_error (error, OFFSET ());
                 goto fail;
               }
             else
@@ -537,10 +540,7 @@ scan (UcJsonFramer *self,
                 default:
                   if (c == 0)
                     {
-                      g_set_error (
-                        error, UC_ERROR, UC_ERROR_INVALID_UTF8,
-                        _ ("message contains a NUL byte (at byte %zu)"),
-                        OFFSET ());
+                      set_nul_error (error, OFFSET ());
                       goto fail;
                     }
                   g_set_error (
@@ -563,10 +563,7 @@ scan (UcJsonFramer *self,
                 {
                   if (c == 0)
                     {
-                      g_set_error (
-                        error, UC_ERROR, UC_ERROR_INVALID_UTF8,
-                        _ ("message contains a NUL byte (at byte %zu)"),
-                        OFFSET ());
+                      set_nul_error (error, OFFSET ());
                       goto fail;
                     }
                   g_set_error (error, UC_ERROR, UC_ERROR_PROTOCOL,
@@ -749,9 +746,7 @@ uc_json_framer_feed (UcJsonFramer *self,
       if (*p != '{')
         {
           if (*p == 0)
-            g_set_error (error, UC_ERROR, UC_ERROR_INVALID_UTF8,
-                         _ ("message contains a NUL byte (at byte %zu)"),
-                         (gsize) 0);
+            set_nul_error (error, 0);
           else
             g_set_error_literal (error, UC_ERROR, UC_ERROR_PROTOCOL,
                                  "message is not a JSON object");

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "uc-error.h"
+#include "uc-json-private.h"
 
 /*
  * A strict JSON parser that builds json-glib's data model in one pass.
@@ -141,21 +142,6 @@ typedef struct
   JsonNode *inline_stack[INLINE_STACK_SIZE];
 } Parser;
 
-/* Bytes that stand for themselves in a string and need no further look:
- * printable ASCII other than the quote and the backslash, and DEL. */
-/* clang-format off */
-static const guint8 string_plain[256] = {
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
-  1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
-  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x70 */
-};
-/* clang-format on */
-
 static void
 parser_init (Parser *self,
              const char *text,
@@ -224,49 +210,6 @@ skip_space (Parser *self)
   while (p < self->end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
     p++;
   self->p = p;
-}
-
-/* The length of the well-formed UTF-8 sequence at @p (Unicode 15, table
- * 3-7: no overlong forms, no surrogates, nothing past U+10FFFF), or 0. */
-static gsize
-utf8_sequence_length (const guint8 *p, const guint8 *end)
-{
-  guint8 low = 0x80;
-  guint8 high = 0xbf;
-  gsize length;
-  gsize i;
-
-  if (*p >= 0xc2 && *p <= 0xdf)
-    length = 2;
-  else if (*p >= 0xe0 && *p <= 0xef)
-    {
-      length = 3;
-      if (*p == 0xe0)
-        low = 0xa0;
-      else if (*p == 0xed)
-        high = 0x9f;
-    }
-  else if (*p >= 0xf0 && *p <= 0xf4)
-    {
-      length = 4;
-      if (*p == 0xf0)
-        low = 0x90;
-      else if (*p == 0xf4)
-        high = 0x8f;
-    }
-  else
-    return 0;
-
-  if ((gsize) (end - p) < length)
-    return 0;
-  for (i = 1; i < length; i++)
-    {
-      if (p[i] < low || p[i] > high)
-        return 0;
-      low = 0x80;
-      high = 0xbf;
-    }
-  return length;
 }
 
 /* Reads the four hex digits of a \u escape at @p.  Returns the code
@@ -367,7 +310,7 @@ read_string (Parser *self, Scratch *out)
       const guint8 *run = p;
       gsize length;
 
-      while (p < end && *p < 0x80 && string_plain[*p])
+      while (p < end && uc_json_string_plain[*p])
         p++;
       scratch_append (out, run, (gsize) (p - run));
 
@@ -439,7 +382,7 @@ read_string (Parser *self, Scratch *out)
                            *p);
                 return FALSE;
               }
-            length = utf8_sequence_length (p, end);
+            length = uc_json_utf8_sequence_length (p, end);
             if (length == 0)
               {
                 set_error (self, p,

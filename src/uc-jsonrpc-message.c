@@ -11,6 +11,7 @@
 
 #include "uc-error.h"
 #include "uc-json-parser.h"
+#include "uc-json-private.h"
 
 /**
  * UcJsonrpcMessage:
@@ -202,48 +203,6 @@ append_escape (GString *out, guint8 c)
     }
 }
 
-/* The length of the well-formed UTF-8 sequence at @p (Unicode 15, table
- * 3-7: what g_utf8_validate() accepts), or 0. */
-static gsize
-utf8_sequence_length (const guint8 *p, const guint8 *end)
-{
-  guint8 low = 0x80;
-  guint8 high = 0xbf;
-  gsize length;
-
-  if (*p >= 0xc2 && *p <= 0xdf)
-    length = 2;
-  else if (*p >= 0xe0 && *p <= 0xef)
-    {
-      length = 3;
-      if (*p == 0xe0)
-        low = 0xa0;
-      else if (*p == 0xed)
-        high = 0x9f;
-    }
-  else if (*p >= 0xf0 && *p <= 0xf4)
-    {
-      length = 4;
-      if (*p == 0xf0)
-        low = 0x90;
-      else if (*p == 0xf4)
-        high = 0x8f;
-    }
-  else
-    return 0;
-
-  if ((gsize) (end - p) < length)
-    return 0;
-  for (gsize i = 1; i < length; i++)
-    {
-      if (p[i] < low || p[i] > high)
-        return 0;
-      low = 0x80;
-      high = 0xbf;
-    }
-  return length;
-}
-
 /* Appends @length bytes of @text, escaping control characters and, if
  * @quotes, the quote and the backslash (the inside of a JSON string,
  * escaped as json.c does); everything else as is.  JsonNode strings are
@@ -269,7 +228,7 @@ append_escaped (GString *out, const char *text, gsize length, gboolean quotes)
           p++;
           continue;
         }
-      if (c >= 0x80 && (sequence = utf8_sequence_length (p, end)) > 0)
+      if (c >= 0x80 && (sequence = uc_json_utf8_sequence_length (p, end)) > 0)
         {
           p += sequence;
           continue;

@@ -75,12 +75,17 @@ struct _UcJsonrpc
   GOutputStream *output;     /* (unowned) owned by @stream */
   gboolean pollable_input;   /* read with nonblocking reads on readiness */
   gboolean pollable_output;  /* write with nonblocking writes on readiness */
-  int socket_fd;             /* the socket under @stream, or -1: its own
-                              * readiness is the input's */
-  GCancellable *cancellable; /* (owned) cancels the async reads and writes */
+  GSocket *socket;           /* (unowned) (nullable) the socket under
+                              * @stream, owned by it: its readiness is the
+                              * input's, and it is read and written
+                              * directly */
+  int socket_fd;             /* @socket's descriptor, or -1 */
+  GCancellable *cancellable; /* (owned) (nullable) cancels the async reads
+                              * and writes; made by the first of them */
 
+  /* The limits, all kept as gsize so that one setter serves them. */
   gsize max_message_size;
-  guint max_depth;
+  gsize max_depth; /* fits a guint: its setter takes one */
   gsize max_backlog;
 
   /* The connection's source, made once: it watches @socket_fd, and runs
@@ -319,6 +324,16 @@ func_return_error_later (UcJsonrpc *self,
   return_error_later (deferred, G_PRIORITY_DEFAULT);
 }
 
+/* The cancellable of the async reads and writes, which only streams that
+ * cannot be polled need: socket connections never make one. */
+static GCancellable *
+get_io_cancellable (UcJsonrpc *self)
+{
+  if (self->cancellable == NULL)
+    self->cancellable = g_cancellable_new ();
+  return self->cancellable;
+}
+
 static void
 stop_polling_input (UcJsonrpc *self)
 {
@@ -346,17 +361,34 @@ on_stream_closed (GObject *source_object,
 }
 
 /* Closes the stream once no async read or write of ours is in flight on
- * it: closing a stream with an outstanding operation would fail. */
+ * it: closing a stream with an outstanding operation would fail.
+ *
+ * A socket connection is closed at once: closing a socket never blocks
+ * (GIO's own async close of one does it at once too), and the async close
+ * would cost a #GTask per connection, whose first use starts GIO's task
+ * thread pool in a program that has no other use for it (the CLI).  Other
+ * streams may have to write on close (TLS), so they close in the
+ * background. */
 static void
 maybe_close_stream (UcJsonrpc *self)
 {
+  g_autoptr (GError) error = NULL;
+
   if (!self->closed || self->stream_closing || self->read_in_flight ||
       self->write_in_flight)
     return;
 
   self->stream_closing = TRUE;
-  g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
-                           on_stream_closed, g_object_ref (self->stream));
+  if (self->socket == NULL)
+    {
+      g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL,
+                               on_stream_closed, g_object_ref (self->stream));
+      return;
+    }
+
+  /* As in on_stream_closed(): nothing waits for the close. */
+  if (!g_io_stream_close (self->stream, NULL, &error))
+    g_debug ("closing stream failed: %s", error->message);
 }
 
 /* Ends the connection with @error (transfer full): stops all I/O, drops
@@ -381,7 +413,8 @@ uc_jsonrpc_fail (UcJsonrpc *self, GError *error)
   self->fd_tag = NULL;
   stop_polling_input (self);
   stop_polling_output (self);
-  g_cancellable_cancel (self->cancellable);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
 
   g_queue_clear_full (&self->send_queue, (GDestroyNotify) g_bytes_unref);
   self->head_offset = 0;
@@ -604,9 +637,13 @@ read_nonblocking (UcJsonrpc *self)
   /* Reads start only once the pending bytes are used up. */
   g_assert (self->n_pending == 0 && !self->pending_eof);
 
-  n_read = g_pollable_input_stream_read_nonblocking (
-    G_POLLABLE_INPUT_STREAM (self->input), buffer, UC_JSONRPC_READ_SIZE, NULL,
-    &error);
+  if (self->socket != NULL)
+    n_read = g_socket_receive_with_blocking (
+      self->socket, buffer, UC_JSONRPC_READ_SIZE, FALSE, NULL, &error);
+  else
+    n_read = g_pollable_input_stream_read_nonblocking (
+      G_POLLABLE_INPUT_STREAM (self->input), buffer, UC_JSONRPC_READ_SIZE, NULL,
+      &error);
   if (n_read < 0)
     {
       /* Nothing yet, a spurious wakeup, or a TLS record not yet
@@ -748,7 +785,7 @@ update_watch (UcJsonrpc *self)
       self->read_in_flight = TRUE;
       g_input_stream_read_async (self->input, self->read_buffer,
                                  UC_JSONRPC_READ_SIZE, G_PRIORITY_DEFAULT,
-                                 self->cancellable, on_read_done,
+                                 get_io_cancellable (self), on_read_done,
                                  g_object_ref (self));
     }
 }
@@ -987,8 +1024,12 @@ write_nonblocking (UcJsonrpc *self,
   gssize n;
 
   *written = 0;
-  n = g_pollable_output_stream_write_nonblocking (
-    G_POLLABLE_OUTPUT_STREAM (self->output), data, length, NULL, &error);
+  if (self->socket != NULL)
+    n = g_socket_send_with_blocking (self->socket, data, length, FALSE, NULL,
+                                     &error);
+  else
+    n = g_pollable_output_stream_write_nonblocking (
+      G_POLLABLE_OUTPUT_STREAM (self->output), data, length, NULL, &error);
   if (n >= 0)
     {
       *written = (gsize) n;
@@ -1107,8 +1148,8 @@ start_writing (UcJsonrpc *self)
         head, self->head_offset, g_bytes_get_size (head) - self->head_offset);
       self->write_in_flight = TRUE;
       g_output_stream_write_bytes_async (self->output, rest, G_PRIORITY_DEFAULT,
-                                         self->cancellable, on_write_done,
-                                         g_object_ref (self));
+                                         get_io_cancellable (self),
+                                         on_write_done, g_object_ref (self));
     }
 }
 
@@ -1150,13 +1191,18 @@ uc_jsonrpc_constructed (GObject *object)
     g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (self->output));
 
   /* A plain socket connection reads straight from its socket, so the
-   * socket's readiness is the input's.  Not so for a wrapper connection
-   * (a proxy), whose streams are another stream's, nor for TLS. */
+   * socket's readiness is the input's, and reading and writing the socket
+   * itself is what its streams would do, less two layers of calls.  Not
+   * so for a wrapper connection (a proxy), whose streams are another
+   * stream's, nor for TLS. */
   self->socket_fd = -1;
   if (G_IS_SOCKET_CONNECTION (self->stream) &&
       !G_IS_TCP_WRAPPER_CONNECTION (self->stream) && self->pollable_input)
-    self->socket_fd = g_socket_get_fd (
-      g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream)));
+    {
+      self->socket =
+        g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+      self->socket_fd = g_socket_get_fd (self->socket);
+    }
 
   /* The source holds no reference: it is destroyed when the connection
    * closes.  GLib blocks a source while it dispatches, unless it may
@@ -1243,7 +1289,7 @@ uc_jsonrpc_get_property (GObject *object,
         break;
 
       case PROP_MAX_DEPTH:
-        g_value_set_uint (value, self->max_depth);
+        g_value_set_uint (value, (guint) self->max_depth);
         break;
 
       case PROP_MAX_BACKLOG:
@@ -1365,13 +1411,40 @@ uc_jsonrpc_class_init (UcJsonrpcClass *klass)
 static void
 uc_jsonrpc_init (UcJsonrpc *self)
 {
-  self->cancellable = g_cancellable_new ();
   self->max_message_size = UC_JSON_DEFAULT_MAX_MESSAGE_SIZE;
   self->max_depth = UC_JSON_DEFAULT_MAX_DEPTH;
   self->max_backlog = UC_JSONRPC_DEFAULT_MAX_BACKLOG;
   g_queue_init (&self->send_queue);
   g_queue_init (&self->flush_tasks);
   self->memory_id = uc_memory_add_reporter (report_memory, self);
+}
+
+/* Sets the limit @limit, which the property @prop_id shows, to @value,
+ * and notifies only if it changed. */
+static void
+set_limit (UcJsonrpc *self, gsize *limit, gsize value, guint prop_id)
+{
+  if (*limit == value)
+    return;
+  *limit = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+/* The receive limits are built into the framer, which the first receive
+ * makes: they may change until then. */
+static gboolean
+receive_limits_settable (UcJsonrpc *self)
+{
+  return self->framer == NULL && !self->closed;
+}
+
+/* Makes the framer on the first receive, with the limits in force. */
+static void
+ensure_framer (UcJsonrpc *self)
+{
+  if (self->framer == NULL)
+    self->framer =
+      uc_json_framer_new (self->max_message_size, (guint) self->max_depth);
 }
 
 /* Public API. */
@@ -1438,12 +1511,9 @@ uc_jsonrpc_set_max_message_size (UcJsonrpc *self, gsize max_size)
 {
   g_return_if_fail (UC_IS_JSONRPC (self));
   g_return_if_fail (max_size > 0);
-  g_return_if_fail (self->framer == NULL && !self->closed);
+  g_return_if_fail (receive_limits_settable (self));
 
-  if (self->max_message_size == max_size)
-    return;
-  self->max_message_size = max_size;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+  set_limit (self, &self->max_message_size, max_size, PROP_MAX_MESSAGE_SIZE);
 }
 
 /**
@@ -1473,12 +1543,9 @@ uc_jsonrpc_set_max_depth (UcJsonrpc *self, guint max_depth)
 {
   g_return_if_fail (UC_IS_JSONRPC (self));
   g_return_if_fail (max_depth > 0);
-  g_return_if_fail (self->framer == NULL && !self->closed);
+  g_return_if_fail (receive_limits_settable (self));
 
-  if (self->max_depth == max_depth)
-    return;
-  self->max_depth = max_depth;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_DEPTH]);
+  set_limit (self, &self->max_depth, max_depth, PROP_MAX_DEPTH);
 }
 
 /**
@@ -1492,7 +1559,7 @@ uc_jsonrpc_get_max_depth (UcJsonrpc *self)
 {
   g_return_val_if_fail (UC_IS_JSONRPC (self), 0);
 
-  return self->max_depth;
+  return (guint) self->max_depth;
 }
 
 /**
@@ -1509,10 +1576,7 @@ uc_jsonrpc_set_max_backlog (UcJsonrpc *self, gsize max_backlog)
 {
   g_return_if_fail (UC_IS_JSONRPC (self));
 
-  if (self->max_backlog == max_backlog)
-    return;
-  self->max_backlog = max_backlog;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_BACKLOG]);
+  set_limit (self, &self->max_backlog, max_backlog, PROP_MAX_BACKLOG);
 }
 
 /**
@@ -1611,9 +1675,8 @@ uc_jsonrpc_send (UcJsonrpc *self, UcJsonrpcMessage *message, GError **error)
                  " bytes exceeds %" G_GSIZE_FORMAT,
                  self->name, self->backlog + text->len, self->max_backlog);
       local_error = g_error_new (UC_ERROR, UC_ERROR_BACKLOG_FULL,
-                                 _ ("peer is not reading: backlog of "
-                                    "%" G_GSIZE_FORMAT " bytes exceeds "
-                                    "%" G_GSIZE_FORMAT),
+                                 _ ("peer is not reading: backlog of %zu "
+                                    "bytes exceeds %zu"),
                                  self->backlog + text->len, self->max_backlog);
       release_shared_write_buffer (text);
       g_propagate_error (error, g_error_copy (local_error));
@@ -1751,8 +1814,7 @@ uc_jsonrpc_receive_async (UcJsonrpc *self,
       return;
     }
 
-  if (self->framer == NULL)
-    self->framer = uc_json_framer_new (self->max_message_size, self->max_depth);
+  ensure_framer (self);
 
   task_watch_cancellable (task, G_SOURCE_FUNC (on_receive_cancelled));
   self->receive_task = g_steal_pointer (&task);
@@ -1769,8 +1831,10 @@ uc_jsonrpc_receive_async (UcJsonrpc *self,
  * Receives the next message, as uc_jsonrpc_receive_async() does, but
  * calls back without a #GTask and without a #GCancellable: the cheaper
  * way for an owner that receives message after message from its callback
- * (the server's connections).  Only one receive may be pending at a time,
- * of either kind.
+ * (the server's connections), and the one that needs no #GTask at all
+ * (whose first use starts GIO's task thread pool: see #UcClient).  Only
+ * one receive may be pending at a time, of either kind; this one is
+ * withdrawn with uc_jsonrpc_cancel_receive().
  *
  * @func is called from the main context, never from within this call:
  * with the message, or with %NULL and the error uc_jsonrpc_receive_finish()
@@ -1792,12 +1856,44 @@ uc_jsonrpc_receive (UcJsonrpc *self,
       return;
     }
 
-  if (self->framer == NULL)
-    self->framer = uc_json_framer_new (self->max_message_size, self->max_depth);
+  ensure_framer (self);
 
   self->receive_func = func;
   self->receive_data = user_data;
   arm_receive (self);
+}
+
+/**
+ * uc_jsonrpc_cancel_receive:
+ * @self: a connection
+ *
+ * Withdraws the pending uc_jsonrpc_receive(), if there is one: its
+ * function is not called, and the reference the receive held on @self is
+ * dropped.  Nothing is lost: bytes already read, and what the framer holds
+ * of a partial message, stay for the next receive.
+ *
+ * Once the connection has ended, the function of a receive pending then
+ * is already on its way with the error, and cannot be withdrawn.  Nor
+ * can a receive whose function is running: it is no longer pending.
+ *
+ * Returns: %TRUE if a receive was withdrawn; %FALSE if none was pending,
+ *   in which case a function given to uc_jsonrpc_receive() earlier has
+ *   been called or is going to be
+ */
+gboolean
+uc_jsonrpc_cancel_receive (UcJsonrpc *self)
+{
+  g_return_val_if_fail (UC_IS_JSONRPC (self), FALSE);
+
+  if (self->receive_func == NULL)
+    return FALSE;
+
+  self->receive_func = NULL;
+  self->receive_data = NULL;
+  update_watch (self);
+  /* The receive's reference; the caller holds another. */
+  g_object_unref (self);
+  return TRUE;
 }
 
 /**

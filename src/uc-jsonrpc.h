@@ -81,6 +81,7 @@ UcJsonrpcMessage *uc_jsonrpc_receive_finish       (UcJsonrpc            *self,
 void              uc_jsonrpc_receive              (UcJsonrpc            *self,
                                                    UcJsonrpcReceiveFunc  func,
                                                    gpointer              user_data);
+gboolean          uc_jsonrpc_cancel_receive       (UcJsonrpc            *self);
 
 void              uc_jsonrpc_close                (UcJsonrpc            *self);
 gboolean          uc_jsonrpc_is_closed            (UcJsonrpc            *self);

@@ -5,9 +5,6 @@
 
 #include "uc-pstream.h"
 
-#include <glib/gi18n.h>
-#include <string.h>
-
 #include "uc-coverage.h"
 #include "uc-pstream-private.h"
 #include "uc-rate-limit.h"
@@ -181,19 +178,6 @@ uc_pstream_init (UcPstream *self)
   priv->cancellable = g_cancellable_new ();
 }
 
-/* "punix, ptcp, pssl", for messages that list the known types. */
-static char *
-known_types (void)
-{
-  g_autoptr (GString) list = g_string_new (NULL);
-  gsize i;
-
-  for (i = 0; i < G_N_ELEMENTS (pstream_types); i++)
-    g_string_append_printf (list, "%s%s", i > 0 ? ", " : "",
-                            pstream_types[i].prefix);
-  return g_string_free (g_steal_pointer (&list), FALSE);
-}
-
 /**
  * uc_pstream_new:
  * @name: a passive stream name: `punix:FILE`, `ptcp:[PORT][:IP]` or
@@ -216,46 +200,23 @@ uc_pstream_new (const char *name, const char *rundir, GError **error)
 {
   g_autoptr (UcPstream) self = NULL;
   UcPstreamPrivate *priv;
-  const char *colon;
-  gsize i;
+  const char *suffix;
+  gssize i;
 
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  colon = strchr (name, ':');
-  if (colon == NULL)
-    {
-      g_autofree char *types = known_types ();
-
-      uc_stream_set_invalid_name (
-        error, UC_STREAM_KIND_PASSIVE, name,
-        _ ("missing \":\" after the stream type (known types: %s)"), types);
-      return NULL;
-    }
-
-  for (i = 0; i < G_N_ELEMENTS (pstream_types); i++)
-    {
-      if (strlen (pstream_types[i].prefix) == (gsize) (colon - name) &&
-          strncmp (name, pstream_types[i].prefix, colon - name) == 0)
-        break;
-    }
-  if (i == G_N_ELEMENTS (pstream_types))
-    {
-      g_autofree char *types = known_types ();
-      g_autofree char *type = g_strndup (name, colon - name);
-      g_autofree char *quoted = uc_stream_quote (type);
-
-      uc_stream_set_invalid_name (
-        error, UC_STREAM_KIND_PASSIVE, name,
-        _ ("unknown stream type \"%s\" (known types: %s)"), quoted, types);
-      return NULL;
-    }
+  i = uc_stream_lookup_type (UC_STREAM_KIND_PASSIVE, name, pstream_types,
+                             G_N_ELEMENTS (pstream_types),
+                             sizeof (pstream_types[0]), &suffix, error);
+  if (i < 0)
+    return NULL;
 
   self = g_object_new (pstream_types[i].get_type (), NULL);
   priv = uc_pstream_get_instance_private (self);
   priv->name = g_strdup (name);
   priv->type_name = pstream_types[i].prefix;
-  if (!UC_PSTREAM_GET_CLASS (self)->parse (self, colon + 1, rundir, error))
+  if (!UC_PSTREAM_GET_CLASS (self)->parse (self, suffix, rundir, error))
     return NULL;
 
   return g_steal_pointer (&self);

@@ -5,7 +5,6 @@
 
 #include "uc-request.h"
 
-#include <glib/gi18n.h>
 #include <string.h>
 
 /**
@@ -164,7 +163,7 @@ uc_request_dispose (GObject *object)
 
       g_critical ("command \"%s\" was released without a reply", command);
       uc_request_reply_error_printf (
-        self, _ ("internal error: command \"%s\" did not reply"), command);
+        self, "internal error: command \"%s\" did not reply", command);
     }
   release_transport (self);
 

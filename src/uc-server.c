@@ -14,6 +14,7 @@
 #include "uc-jsonrpc.h"
 #include "uc-memory.h"
 #include "uc-server-connection.h"
+#include "uc-shutdown.h"
 
 UC_COVERAGE_DEFINE (unixctl_connection);
 UC_COVERAGE_DEFINE (unixctl_dispatch);
@@ -89,13 +90,8 @@ struct _UcServer
   guint remote_max_connections;
   guint remote_idle_timeout_s;
 
-  gboolean shutting_down;
-  gboolean shut_down;
-  GPtrArray *shutdown_tasks;   /* (owned) (element-type GTask) */
-  GPtrArray *shutdown_sources; /* (owned) (element-type GSource): the
-                                * timeout, and one source per cancellable
-                                * of a pending shutdown */
-  guint memory_id;             /* memory/show's reporter */
+  UcShutdown *shutdown; /* (owned) */
+  guint memory_id;      /* memory/show's reporter */
 };
 
 enum
@@ -345,7 +341,7 @@ parse_format (const char *value, UcOutputFormat *format)
  * an unknown option (`unrecognized option 'ARG'`), a missing value
  * (`option '--format' requires an argument`), or an argument that is not
  * an option (`unexpected argument 'ARG'`), which Open vSwitch's parser
- * would silently ignore. */
+ * would silently ignore.  The messages are replies, so untranslated. */
 static char *
 parse_set_options (const char *const *args, UcOutputFormat *format)
 {
@@ -376,7 +372,7 @@ parse_set_options (const char *const *args, UcOutputFormat *format)
               g_autofree char *option = g_strndup (arg, name_length + 2);
 
               quoted = quote_client_text (option);
-              return g_strdup_printf (_ ("unrecognized option '%s'"), quoted);
+              return g_strdup_printf ("unrecognized option '%s'", quoted);
             }
           if (equals != NULL)
             value = equals + 1;
@@ -388,18 +384,18 @@ parse_set_options (const char *const *args, UcOutputFormat *format)
           if (arg[1] != 'f')
             {
               quoted = quote_client_text (arg);
-              return g_strdup_printf (_ ("unrecognized option '%s'"), quoted);
+              return g_strdup_printf ("unrecognized option '%s'", quoted);
             }
           value = arg[2] != '\0' ? arg + 2 : args[++i];
         }
       else
         {
           quoted = quote_client_text (arg);
-          return g_strdup_printf (_ ("unexpected argument '%s'"), quoted);
+          return g_strdup_printf ("unexpected argument '%s'", quoted);
         }
 
       if (value == NULL)
-        return g_strdup (_ ("option '--format' requires an argument"));
+        return g_strdup ("option '--format' requires an argument");
       if (!parse_format (value, format))
         {
           quoted = quote_client_text (value);
@@ -677,72 +673,23 @@ on_incoming (UcPstream *pstream,
 static void
 maybe_finish_shutdown (UcServer *self)
 {
-  g_autoptr (UcServer) keep = NULL;
-  g_autoptr (GPtrArray) tasks = NULL;
-
-  if (!self->shutting_down || self->shut_down ||
-      g_hash_table_size (self->connections) > 0)
-    return;
-
-  keep = g_object_ref (self);
-  self->shut_down = TRUE;
-  g_ptr_array_set_size (self->shutdown_sources, 0);
-
-  /* A callback may drop the last reference to the server, or start
-   * another shutdown: the list is detached first. */
-  tasks = g_steal_pointer (&self->shutdown_tasks);
-  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < tasks->len; i++)
-    {
-      GTask *task = g_ptr_array_index (tasks, i);
-
-      if (!g_task_return_error_if_cancelled (task))
-        g_task_return_boolean (task, TRUE);
-    }
+  if (uc_shutdown_is_pending (self->shutdown) &&
+      g_hash_table_size (self->connections) == 0)
+    uc_shutdown_complete (self->shutdown);
 }
 
-static gboolean
-on_shutdown_timeout (gpointer user_data)
-{
-  UcServer *self = UC_SERVER (user_data);
-
-  g_message ("closing %u connections still busy after %d ms",
-             g_hash_table_size (self->connections),
-             UC_SERVER_SHUTDOWN_TIMEOUT_MS);
-  close_all_connections (self);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_shutdown_cancelled (GCancellable *cancellable, gpointer user_data)
-{
-  UcServer *self = UC_SERVER (user_data);
-
-  close_all_connections (self);
-  return G_SOURCE_REMOVE;
-}
-
+/* The #UcShutdownAbortFunc: requests in flight are not waited for any
+ * longer. */
 static void
-source_destroy_and_unref (gpointer data)
+abort_shutdown (gpointer owner, gboolean timed_out)
 {
-  GSource *source = data;
+  UcServer *self = UC_SERVER (owner);
 
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
-/* Attaches @source (transfer full), which ends with the shutdown, to the
- * thread-default main context, as everything else of the server. */
-static void
-watch_shutdown (UcServer *self,
-                GSource *source,
-                GSourceFunc callback,
-                const char *name)
-{
-  g_source_set_static_name (source, name);
-  g_source_set_callback (source, callback, self, NULL);
-  g_source_attach (source, g_main_context_get_thread_default ());
-  g_ptr_array_add (self->shutdown_sources, source);
+  if (timed_out)
+    g_message ("closing %u connections still busy after %d ms",
+               g_hash_table_size (self->connections),
+               UC_SERVER_SHUTDOWN_TIMEOUT_MS);
+  close_all_connections (self);
 }
 
 /* GObject. */
@@ -786,7 +733,7 @@ uc_server_dispose (GObject *object)
    * it. */
   close_listeners (self);
   close_all_connections (self);
-  g_ptr_array_set_size (self->shutdown_sources, 0);
+  uc_shutdown_unwatch (self->shutdown);
   g_ptr_array_set_size (self->listeners, 0);
   /* Handler data may hold references that lead back here. */
   g_hash_table_remove_all (self->commands);
@@ -804,8 +751,7 @@ uc_server_finalize (GObject *object)
 {
   UcServer *self = UC_SERVER (object);
 
-  g_clear_pointer (&self->shutdown_tasks, g_ptr_array_unref);
-  g_clear_pointer (&self->shutdown_sources, g_ptr_array_unref);
+  g_clear_pointer (&self->shutdown, uc_shutdown_free);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_pointer (&self->commands, g_hash_table_unref);
@@ -1029,9 +975,8 @@ uc_server_init (UcServer *self)
   self->local_max_connections = UC_SERVER_DEFAULT_LOCAL_MAX_CONNECTIONS;
   self->remote_max_connections = UC_SERVER_DEFAULT_REMOTE_MAX_CONNECTIONS;
   self->remote_idle_timeout_s = UC_SERVER_DEFAULT_REMOTE_IDLE_TIMEOUT;
-  self->shutdown_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  self->shutdown_sources =
-    g_ptr_array_new_with_free_func (source_destroy_and_unref);
+  self->shutdown = uc_shutdown_new (
+    G_OBJECT (self), "server", UC_SERVER_SHUTDOWN_TIMEOUT_MS, abort_shutdown);
   self->memory_id = uc_memory_add_reporter (report_memory, self);
 }
 
@@ -1308,7 +1253,7 @@ uc_server_add_listener (UcServer *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
   g_return_val_if_fail (find_listener (self, pstream) == NULL, FALSE);
 
-  if (self->shutting_down)
+  if (uc_shutdown_is_started (self->shutdown))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
                            _ ("The server is shutting down"));
@@ -1354,7 +1299,7 @@ uc_server_take_stream (UcServer *self,
   g_return_if_fail (connection == NULL || G_IS_SOCKET_CONNECTION (connection));
   g_return_if_fail (name != NULL);
 
-  if (self->shutting_down)
+  if (uc_shutdown_is_started (self->shutdown))
     {
       g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
       return;
@@ -1523,27 +1468,11 @@ uc_server_shutdown_async (UcServer *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, uc_server_shutdown_async);
 
-  if (self->shut_down)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  if (cancellable != NULL)
-    watch_shutdown (self, g_cancellable_source_new (cancellable),
-                    G_SOURCE_FUNC (on_shutdown_cancelled),
-                    "[unixctld] shutdown cancelled");
-  g_ptr_array_add (self->shutdown_tasks, g_steal_pointer (&task));
-
-  if (!self->shutting_down)
+  if (uc_shutdown_add_task (self->shutdown, task))
     {
       g_autoptr (GPtrArray) list = NULL;
 
-      self->shutting_down = TRUE;
       close_listeners (self);
-      watch_shutdown (self,
-                      g_timeout_source_new (UC_SERVER_SHUTDOWN_TIMEOUT_MS),
-                      on_shutdown_timeout, "[unixctld] shutdown timeout");
       list = list_connections (self);
       for (guint i = 0; i < list->len; i++)
         uc_server_connection_close_when_idle (g_ptr_array_index (list, i));

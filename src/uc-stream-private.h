@@ -35,6 +35,13 @@ void      uc_stream_set_invalid_name   (GError       **error,
                                         const char    *name,
                                         const char    *format,
                                         ...) G_GNUC_PRINTF (4, 5);
+gssize    uc_stream_lookup_type        (UcStreamKind   kind,
+                                        const char    *name,
+                                        gconstpointer  types,
+                                        gsize          n_types,
+                                        gsize          type_size,
+                                        const char   **suffix,
+                                        GError       **error);
 gboolean  uc_stream_parse_unix_path    (UcStreamKind   kind,
                                         const char    *name,
                                         const char    *file,

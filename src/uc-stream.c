@@ -417,6 +417,100 @@ uc_stream_parse_ip (UcStreamKind kind,
     }
 }
 
+/* The name of entry @i of a type table (see uc_stream_lookup_type()):
+ * its first member. */
+static const char *
+type_name_at (gconstpointer types, gsize type_size, gsize i)
+{
+  const char *name;
+
+  memcpy (&name, (const guint8 *) types + i * type_size, sizeof name);
+  return name;
+}
+
+/* "unix, tcp, ssl", for messages that list the known types. */
+static char *
+join_type_names (gconstpointer types, gsize n_types, gsize type_size)
+{
+  g_autoptr (GString) list = g_string_new (NULL);
+
+  for (gsize i = 0; i < n_types; i++)
+    g_string_append_printf (list, "%s%s", i > 0 ? ", " : "",
+                            type_name_at (types, type_size, i));
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+/**
+ * uc_stream_lookup_type:
+ * @kind: which parser is asking
+ * @name: the whole name, such as `tcp:127.0.0.1:6640`
+ * @types: a table of @n_types entries of @type_size bytes each, as for
+ *   bsearch(), whose first member is the type's name (`const char *`)
+ * @n_types: how many entries @types has
+ * @type_size: the size of one entry
+ * @suffix: (out) (transfer none): where the text after the type's colon
+ *   starts, in @name
+ * @error: return location for a %UC_ERROR_INVALID_NAME error
+ *
+ * Finds the type of @name, the text before its first colon, in @types.
+ * Both stream layers read their names this way, so that a missing colon
+ * or an unknown type is refused with the same words, which list the
+ * known types.
+ *
+ * Returns: the index of the type in @types, or -1 with @error set
+ */
+gssize
+uc_stream_lookup_type (UcStreamKind kind,
+                       const char *name,
+                       gconstpointer types,
+                       gsize n_types,
+                       gsize type_size,
+                       const char **suffix,
+                       GError **error)
+{
+  g_autofree char *known = NULL;
+  g_autofree char *type = NULL;
+  g_autofree char *quoted = NULL;
+  const char *colon;
+  gsize type_len;
+
+  g_return_val_if_fail (name != NULL, -1);
+  g_return_val_if_fail (types != NULL, -1);
+  g_return_val_if_fail (type_size >= sizeof (const char *), -1);
+  g_return_val_if_fail (suffix != NULL, -1);
+
+  colon = strchr (name, ':');
+  if (colon == NULL)
+    {
+      known = join_type_names (types, n_types, type_size);
+      uc_stream_set_invalid_name (
+        error, kind, name,
+        _ ("missing \":\" after the stream type (known types: %s)"), known);
+      return -1;
+    }
+
+  type_len = (gsize) (colon - name);
+  for (gsize i = 0; i < n_types; i++)
+    {
+      const char *type_name = type_name_at (types, type_size, i);
+
+      if (strlen (type_name) == type_len &&
+          strncmp (name, type_name, type_len) == 0)
+        {
+          *suffix = colon + 1;
+          return (gssize) i;
+        }
+    }
+
+  known = join_type_names (types, n_types, type_size);
+  type = g_strndup (name, type_len);
+  quoted = uc_stream_quote (type);
+  uc_stream_set_invalid_name (
+    error, kind, name, _ ("unknown stream type \"%s\" (known types: %s)"),
+    quoted, known);
+  return -1;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Providers                                                              */
 /* ---------------------------------------------------------------------- */
@@ -695,19 +789,6 @@ uc_stream_init (UcStream *self)
 {
 }
 
-/* "unix, tcp, ssl", for messages that list the known types. */
-static char *
-known_types (void)
-{
-  g_autoptr (GString) list = g_string_new (NULL);
-  gsize i;
-
-  for (i = 0; i < G_N_ELEMENTS (providers); i++)
-    g_string_append_printf (list, "%s%s", i > 0 ? ", " : "",
-                            providers[i].prefix);
-  return g_string_free (g_steal_pointer (&list), FALSE);
-}
-
 /**
  * uc_stream_new:
  * @name: an active stream name: `unix:FILE`, `tcp:HOST:PORT` or
@@ -727,45 +808,22 @@ UcStream *
 uc_stream_new (const char *name, const char *rundir, GError **error)
 {
   g_autoptr (UcStream) self = NULL;
-  const char *colon;
-  gsize i;
+  const char *suffix;
+  gssize i;
 
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  colon = strchr (name, ':');
-  if (colon == NULL)
-    {
-      g_autofree char *types = known_types ();
-
-      uc_stream_set_invalid_name (
-        error, UC_STREAM_KIND_ACTIVE, name,
-        _ ("missing \":\" after the stream type (known types: %s)"), types);
-      return NULL;
-    }
-
-  for (i = 0; i < G_N_ELEMENTS (providers); i++)
-    {
-      if (strlen (providers[i].prefix) == (gsize) (colon - name) &&
-          strncmp (name, providers[i].prefix, colon - name) == 0)
-        break;
-    }
-  if (i == G_N_ELEMENTS (providers))
-    {
-      g_autofree char *types = known_types ();
-      g_autofree char *type = g_strndup (name, colon - name);
-      g_autofree char *quoted = uc_stream_quote (type);
-
-      uc_stream_set_invalid_name (
-        error, UC_STREAM_KIND_ACTIVE, name,
-        _ ("unknown stream type \"%s\" (known types: %s)"), quoted, types);
-      return NULL;
-    }
+  i = uc_stream_lookup_type (UC_STREAM_KIND_ACTIVE, name, providers,
+                             G_N_ELEMENTS (providers), sizeof (providers[0]),
+                             &suffix, error);
+  if (i < 0)
+    return NULL;
 
   self = g_object_new (UC_TYPE_STREAM, NULL);
   self->provider = &providers[i];
   self->name = g_strdup (name);
-  if (!self->provider->parse (self, colon + 1, rundir, error))
+  if (!self->provider->parse (self, suffix, rundir, error))
     return NULL;
 
   return g_steal_pointer (&self);

@@ -6,7 +6,6 @@
 #include "uc-system-stats.h"
 
 #include <errno.h>
-#include <glib/gi18n.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -216,7 +215,7 @@ process_stats (const char *role, GPid pid)
   close_paren = strrchr (stat, ')');
   if (open_paren == NULL || close_paren == NULL || close_paren < open_paren)
     {
-      g_variant_dict_insert (&dict, "error", "s", _ ("unreadable stat file"));
+      g_variant_dict_insert (&dict, "error", "s", "unreadable stat file");
       return g_variant_dict_end (&dict);
     }
   name = g_utf8_make_valid (open_paren + 1, close_paren - open_paren - 1);

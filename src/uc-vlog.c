@@ -1056,8 +1056,6 @@ uc_vlog_set_levels_from_string (UcVlog *self, const char *spec, GError **error)
 gboolean
 uc_vlog_set_verbosity (UcVlog *self, const char *spec, GError **error)
 {
-  g_autofree char *message = NULL;
-
   g_return_val_if_fail (UC_IS_VLOG (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
@@ -1067,11 +1065,9 @@ uc_vlog_set_verbosity (UcVlog *self, const char *spec, GError **error)
                           UC_VLOG_LEVEL_DBG);
       return TRUE;
     }
-  message = parse_spec (self, spec);
-  if (message == NULL)
+  if (uc_vlog_set_levels_from_string (self, spec, error))
     return TRUE;
-  g_set_error (error, UC_ERROR, UC_ERROR_INVALID_ARGS, "processing \"%s\": %s",
-               spec, message);
+  g_prefix_error (error, "processing \"%s\": ", spec);
   return FALSE;
 }
 
@@ -1673,34 +1669,35 @@ cmd_set (UcRequest *request, gpointer user_data)
   uc_request_reply (request, NULL);
 }
 
+/* Answers a listing command in the connection's format: @to_json's
+ * object in JSON mode, @to_text's table otherwise. */
 static void
-cmd_list (UcRequest *request, gpointer user_data)
+reply_listing (UcRequest *request,
+               UcVlog *self,
+               char *(*to_text) (UcVlog *self),
+               JsonNode *(*to_json) (UcVlog *self))
 {
-  UcVlog *self = UC_VLOG (user_data);
-
   if (uc_request_get_format (request) == UC_OUTPUT_FORMAT_JSON)
-    uc_request_reply_json (request, uc_vlog_list_json (self));
+    uc_request_reply_json (request, to_json (self));
   else
     {
-      g_autofree char *text = uc_vlog_list (self);
+      g_autofree char *text = to_text (self);
 
       uc_request_reply (request, text);
     }
 }
 
 static void
+cmd_list (UcRequest *request, gpointer user_data)
+{
+  reply_listing (request, UC_VLOG (user_data), uc_vlog_list, uc_vlog_list_json);
+}
+
+static void
 cmd_list_pattern (UcRequest *request, gpointer user_data)
 {
-  UcVlog *self = UC_VLOG (user_data);
-
-  if (uc_request_get_format (request) == UC_OUTPUT_FORMAT_JSON)
-    uc_request_reply_json (request, uc_vlog_list_patterns_json (self));
-  else
-    {
-      g_autofree char *text = uc_vlog_list_patterns (self);
-
-      uc_request_reply (request, text);
-    }
+  reply_listing (request, UC_VLOG (user_data), uc_vlog_list_patterns,
+                 uc_vlog_list_patterns_json);
 }
 
 static void

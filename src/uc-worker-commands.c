@@ -6,7 +6,6 @@
 #include "uc-worker-commands.h"
 
 #include <errno.h>
-#include <glib/gi18n.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,6 +20,9 @@
  * answer when it does (deferred replies): while it is stopped or
  * restarting they wait, and every other command is still answered at
  * once.  A client that goes away cancels its call.
+ *
+ * Replies stay untranslated, as every text the daemon sends its clients
+ * does: the daemon's locale is not theirs.
  */
 
 typedef struct
@@ -169,15 +171,15 @@ on_ping_done (GObject *source, GAsyncResult *result, gpointer user_data)
                                 &error);
   if (echo == NULL)
     {
-      uc_request_reply_error_printf (ping->request, _ ("worker ping: %s"),
+      uc_request_reply_error_printf (ping->request, "worker ping: %s",
                                      error->message);
       return;
     }
   if (!g_bytes_equal (echo, ping->payload))
     {
       uc_request_reply_error (ping->request,
-                              _ ("worker ping: the echo differs from the "
-                                 "payload sent"));
+                              "worker ping: the echo differs from the "
+                              "payload sent");
       return;
     }
   /* One descriptor went; the reply's count was checked on receipt. */
@@ -187,7 +189,7 @@ on_ping_done (GObject *source, GAsyncResult *result, gpointer user_data)
       int errsv = errno;
 
       uc_request_reply_error_printf (
-        ping->request, _ ("worker ping: cannot stat the descriptor: %s"),
+        ping->request, "worker ping: cannot stat the descriptor: %s",
         g_strerror (errsv));
       return;
     }
@@ -198,8 +200,8 @@ on_ping_done (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       uc_request_reply_error_printf (
         ping->request,
-        _ ("worker ping: the descriptor came back as inode %" G_GUINT64_FORMAT
-           " (the worker saw %" G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT),
+        "worker ping: the descriptor came back as inode %" G_GUINT64_FORMAT
+        " (the worker saw %" G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
         (guint64) back.st_ino, ino, (guint64) ping->sent.st_ino);
       return;
     }
@@ -253,7 +255,7 @@ cmd_ping (UcRequest *request, gpointer user_data)
       !g_ascii_string_to_unsigned (argv[1], 10, 0, UC_WORKER_PING_MAX_BYTES,
                                    &n_bytes, &error))
     {
-      uc_request_reply_error_printf (request, _ ("invalid byte count “%s”: %s"),
+      uc_request_reply_error_printf (request, "invalid byte count “%s”: %s",
                                      argv[1], error->message);
       return;
     }
@@ -266,7 +268,7 @@ cmd_ping (UcRequest *request, gpointer user_data)
       int errsv = errno;
 
       uc_request_reply_error_printf (
-        request, _ ("worker ping: cannot create a descriptor: %s"),
+        request, "worker ping: cannot create a descriptor: %s",
         g_strerror (errsv));
       return;
     }
@@ -280,7 +282,7 @@ cmd_ping (UcRequest *request, gpointer user_data)
       int errsv = errno;
 
       uc_request_reply_error_printf (
-        request, _ ("worker ping: cannot stat the descriptor: %s"),
+        request, "worker ping: cannot stat the descriptor: %s",
         g_strerror (errsv));
       return;
     }
@@ -305,7 +307,7 @@ on_restart_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!uc_worker_restart_finish (UC_WORKER (source), result, &error))
     {
-      uc_request_reply_error_printf (request, _ ("worker restart: %s"),
+      uc_request_reply_error_printf (request, "worker restart: %s",
                                      error->message);
       return;
     }
@@ -335,7 +337,7 @@ on_stats_done (GObject *source, GAsyncResult *result, gpointer user_data)
   stats = uc_worker_system_stats_finish (UC_WORKER (source), result, &error);
   if (stats == NULL)
     {
-      uc_request_reply_error_printf (request, _ ("system statistics: %s"),
+      uc_request_reply_error_printf (request, "system statistics: %s",
                                      error->message);
       return;
     }

@@ -5,27 +5,31 @@
 
 #include "uc-worker-protocol.h"
 
-#include <errno.h>
+#include <gio/gunixfdmessage.h>
 #include <glib/gi18n.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 
 #include "uc-error.h"
 #include "uc-fd.h"
+#include "uc-system-stats.h"
 
 /*
  * The frames the daemon and its worker exchange over their socketpair,
- * and the two calls that move them: one sendmsg() per frame, and a reader
- * that reads greedily (one read takes a small frame whole, or many
- * pipelined ones) and cuts the frames out of its buffer.  Both work on
- * blocking descriptors (the worker) and non-blocking ones (the daemon's
- * main loop), so both sides share every check.
+ * and the two calls that move them over a #GSocket: a writer that sends
+ * each frame with g_socket_send_message() calls of its own, and a reader
+ * that reads greedily with g_socket_receive_message() (one read takes a
+ * small frame whole, or many pipelined ones) and cuts the frames out of
+ * its buffer.  Both work on blocking sockets (the worker) and
+ * non-blocking ones (the daemon's main loop), so both sides share every
+ * check.
  *
- * Descriptors ride as SCM_RIGHTS on a frame's first byte, and each frame
- * is sent with sendmsg() calls of its own, so that the message that
- * carries them starts with that byte.  On a stream socket the kernel
- * hands descriptors over with the read that takes the first byte of their
+ * Descriptors ride in one #GUnixFDMessage (SCM_RIGHTS) on the send that
+ * starts a frame, and only on it: that send carries this frame's bytes
+ * and no other frame's, so the message that carries them starts with
+ * the frame's first byte.  Frames without descriptors go without control
+ * messages, and cost no object.  On a stream socket the kernel hands
+ * descriptors over with the read that takes the first byte of their
  * message, and ends that read with that message (it never reads past it
  * into the next one).  So descriptors belong to the last frame that
  * starts within the read that brought them; the reader keeps each read's
@@ -47,7 +51,7 @@ typedef struct
 
 struct _UcWorkerReader
 {
-  gboolean nonblocking;
+  GSocket *socket; /* (owned) */
   UcWorkerHeaderCheck check;
   gpointer check_data; /* (unowned) */
 
@@ -234,29 +238,28 @@ uc_worker_header_unpack (const guint8 bytes[UC_WORKER_HEADER_SIZE],
   return TRUE;
 }
 
-static void
-set_io_error (GError **error, int errsv, const char *what)
-{
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv), "%s: %s", what,
-               g_strerror (errsv));
-}
-
 /**
  * uc_worker_send_frame:
- * @fd: a connected stream socket, blocking or not
+ * @socket: a connected stream socket, blocking or not
  * @header: the packed header
  * @payload: (array length=payload_length) (nullable): the payload
  * @payload_length: its length
- * @fds: (array length=n_fds) (nullable): descriptors to pass
- * @n_fds: how many
+ * @fds: (nullable): descriptors to pass, at most %UC_WORKER_MAX_FDS
  * @offset: (inout): bytes of the frame already sent; 0 for a new frame
  * @error: return location for a #GError
  *
- * Sends the rest of a frame, from *@offset on.  The descriptors go with
- * the first byte, so only a send that starts at offset 0 carries them,
- * and they then ride with this frame alone (never with another frame's
- * bytes).  The kernel holds its own references to them once the first
- * byte is sent: the caller still owns @fds and closes them when it likes.
+ * Sends the rest of a frame, from *@offset on, with g_socket_send_message()
+ * calls that carry this frame's bytes and no other frame's.  Descriptors
+ * go in one #GUnixFDMessage with the frame's first byte: only a send that
+ * starts at offset 0 carries them, and it is a send of their frame's own.
+ * The rest of a frame, and a frame without descriptors, goes without any
+ * control message, and without creating any object.
+ *
+ * @fds stays the caller's, and is not modified: the message only refers
+ * to it, and the kernel takes references of its own to the descriptors
+ * with the first byte.  So the caller closes them (unrefs @fds) when it
+ * likes, at the earliest once the first byte is sent; until then a
+ * resumed send needs them again.
  *
  * On a blocking socket this returns once the frame is sent.  On a
  * non-blocking one it sends what the socket takes, updates *@offset and
@@ -267,79 +270,52 @@ set_io_error (GError **error, int errsv, const char *what)
  *   @error set (%G_IO_ERROR_WOULD_BLOCK, or the send's error)
  */
 gboolean
-uc_worker_send_frame (int fd,
+uc_worker_send_frame (GSocket *socket,
                       const guint8 header[UC_WORKER_HEADER_SIZE],
                       const void *payload,
                       gsize payload_length,
-                      const int *fds,
-                      guint n_fds,
+                      GUnixFDList *fds,
                       gsize *offset,
                       GError **error)
 {
-  union
-  {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * UC_WORKER_MAX_FDS)];
-  } control;
   gsize total = UC_WORKER_HEADER_SIZE + payload_length;
+  int n_fds = fds != NULL ? g_unix_fd_list_get_length (fds) : 0;
 
+  g_return_val_if_fail (G_IS_SOCKET (socket), FALSE);
   g_return_val_if_fail (n_fds <= UC_WORKER_MAX_FDS, FALSE);
   g_return_val_if_fail (payload != NULL || payload_length == 0, FALSE);
 
   while (*offset < total)
     {
-      struct iovec iov[2];
-      struct msghdr msg = { 0 };
-      ssize_t n;
+      g_autoptr (GSocketControlMessage) message = NULL;
+      GOutputVector vectors[2];
+      int n_vectors = 1;
+      gssize n;
 
       if (*offset < UC_WORKER_HEADER_SIZE)
         {
-          iov[0].iov_base = (guint8 *) header + *offset;
-          iov[0].iov_len = UC_WORKER_HEADER_SIZE - *offset;
-          iov[1].iov_base = (void *) payload;
-          iov[1].iov_len = payload_length;
-          msg.msg_iovlen = payload_length > 0 ? 2 : 1;
+          vectors[0].buffer = header + *offset;
+          vectors[0].size = UC_WORKER_HEADER_SIZE - *offset;
+          vectors[1].buffer = payload;
+          vectors[1].size = payload_length;
+          n_vectors = payload_length > 0 ? 2 : 1;
         }
       else
         {
-          iov[0].iov_base =
-            (guint8 *) payload + (*offset - UC_WORKER_HEADER_SIZE);
-          iov[0].iov_len = total - *offset;
-          msg.msg_iovlen = 1;
+          vectors[0].buffer =
+            (const guint8 *) payload + (*offset - UC_WORKER_HEADER_SIZE);
+          vectors[0].size = total - *offset;
         }
-      msg.msg_iov = iov;
-
       if (*offset == 0 && n_fds > 0)
-        {
-          struct cmsghdr *cmsg;
+        message = g_unix_fd_message_new_with_fd_list (fds);
 
-          memset (&control, 0, sizeof control);
-          msg.msg_control = control.buf;
-          msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
-          cmsg = CMSG_FIRSTHDR (&msg);
-          cmsg->cmsg_level = SOL_SOCKET;
-          cmsg->cmsg_type = SCM_RIGHTS;
-          cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
-          memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
-        }
-
-      /* MSG_NOSIGNAL: a dead peer is an error to handle, not SIGPIPE. */
-      n = sendmsg (fd, &msg, MSG_NOSIGNAL);
+      /* GSocket sends with MSG_NOSIGNAL: a dead peer is an error to
+       * handle, not SIGPIPE. */
+      n = g_socket_send_message (
+        socket, NULL, vectors, n_vectors, message != NULL ? &message : NULL,
+        message != NULL ? 1 : 0, G_SOCKET_MSG_NONE, NULL, error);
       if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EINTR)
-            continue;
-          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
-                                   "sendmsg: would block");
-              return FALSE;
-            }
-          set_io_error (error, errsv, "sendmsg");
-          return FALSE;
-        }
+        return FALSE;
       *offset += (gsize) n;
     }
   return TRUE;
@@ -386,22 +362,28 @@ uc_worker_frame_free (UcWorkerFrame *frame)
 
 /**
  * uc_worker_reader_new:
- * @nonblocking: whether the socket it reads is non-blocking
+ * @socket: the connected stream socket to read, blocking or not
  * @check: (nullable) (scope notified): the receiving side's header checks
  * @user_data: data for @check
  *
- * Creates a reader of frames, for one socket.
+ * Creates a reader of the frames that arrive on @socket.  It reads with
+ * g_socket_receive_message(), so it waits on a blocking socket, and
+ * returns %UC_WORKER_READ_AGAIN on a non-blocking one.
  *
- * Returns: (transfer full): a new reader
+ * Returns: (transfer full): a new reader, which holds a reference to
+ *   @socket
  */
 UcWorkerReader *
-uc_worker_reader_new (gboolean nonblocking,
+uc_worker_reader_new (GSocket *socket,
                       UcWorkerHeaderCheck check,
                       gpointer user_data)
 {
-  UcWorkerReader *reader = g_new0 (UcWorkerReader, 1);
+  UcWorkerReader *reader;
 
-  reader->nonblocking = nonblocking;
+  g_return_val_if_fail (G_IS_SOCKET (socket), NULL);
+
+  reader = g_new0 (UcWorkerReader, 1);
+  reader->socket = g_object_ref (socket);
   reader->check = check;
   reader->check_data = user_data;
   g_queue_init (&reader->batches);
@@ -430,76 +412,87 @@ uc_worker_reader_free (UcWorkerReader *reader)
   g_queue_clear_full (&reader->batches, (GDestroyNotify) fd_batch_free);
   g_clear_pointer (&reader->frame_fds, g_array_unref);
   g_clear_pointer (&reader->buf, g_free);
+  g_clear_object (&reader->socket);
   g_free (reader);
 }
 
-/* One recvmsg() into @buf, appending the descriptors that came with it to
- * @fds.  Returns the bytes read, 0 at end of file, or -1 with @error. */
+/* One g_socket_receive_message() into @buf; the descriptors that came
+ * with it are appended to *@fds, an array made for the first of them
+ * (most reads bring none).  Returns the bytes read, 0 at end of file, or
+ * -1 with @error.
+ *
+ * GLib receives with MSG_CMSG_CLOEXEC (g_socket_receive_message() always
+ * adds it on Linux; GUnixFDMessage sets FD_CLOEXEC again): a descriptor
+ * is close-on-exec from the moment it exists in this process, so none
+ * can leak into a process the daemon spawns meanwhile. */
 static gssize
-receive_some (int fd,
+receive_some (GSocket *socket,
               void *buf,
               gsize length,
-              GArray *fds,
-              gboolean *truncated,
+              GArray **fds,
               GError **error)
 {
-  union
-  {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * UC_WORKER_MAX_FDS)];
-  } control;
-  struct iovec iov = { buf, length };
-  struct msghdr msg = { 0 };
-  ssize_t n;
+  GInputVector vector = { buf, length };
+  GSocketControlMessage **messages = NULL;
+  int n_messages = 0;
+  int flags = G_SOCKET_MSG_NONE;
+  const char *foreign = NULL;
+  g_autoptr (GError) local_error = NULL;
+  gssize n;
 
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
+  n = g_socket_receive_message (socket, NULL, &vector, 1, &messages,
+                                &n_messages, &flags, NULL, &local_error);
 
-  /* Close-on-exec from the start: the daemon spawns processes, and a
-   * descriptor must not leak into them between recvmsg() and fcntl(). */
-  do
-    n = recvmsg (fd, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  /* Every descriptor goes to *@fds first, whatever else is wrong: they
+   * are closed with it. */
+  for (int i = 0; i < n_messages; i++)
+    {
+      if (G_IS_UNIX_FD_MESSAGE (messages[i]))
+        {
+          int n_received = 0;
+          g_autofree int *received = g_unix_fd_message_steal_fds (
+            G_UNIX_FD_MESSAGE (messages[i]), &n_received);
+
+          if (*fds == NULL)
+            *fds = uc_worker_fd_array_new ();
+          g_array_append_vals (*fds, received, (guint) n_received);
+        }
+      else if (foreign == NULL)
+        foreign = G_OBJECT_TYPE_NAME (messages[i]);
+      g_object_unref (messages[i]);
+    }
+  g_free (messages);
 
   if (n < 0)
     {
-      int errsv = errno;
-
       /* A peer that closes its end with data of ours unread resets the
-       * connection: after what it sent, that is its end of file. */
-      if (errsv == ECONNRESET)
+       * connection (ECONNRESET): after what it sent, that is its end of
+       * file. */
+      if (g_error_matches (local_error, G_IO_ERROR,
+                           G_IO_ERROR_CONNECTION_CLOSED))
         return 0;
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
-                             "recvmsg: would block");
-      else
-        set_io_error (error, errsv, "recvmsg");
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return -1;
     }
-
-  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL;
-       cmsg = CMSG_NXTHDR (&msg, cmsg))
+  /* Descriptors that did not fit (in GLib's buffer, or under this
+   * process's limit of open files) are dropped by the kernel: the count
+   * cannot be checked, and the frame they came with is lost.  What did
+   * fit is in *@fds. */
+  if ((flags & MSG_CTRUNC) != 0)
     {
-      const guint8 *data;
-      gsize n_fds;
-
-      if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-        continue;
-      data = CMSG_DATA (cmsg);
-      n_fds = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
-      for (gsize i = 0; i < n_fds; i++)
-        {
-          int received;
-
-          memcpy (&received, data + i * sizeof (int), sizeof (int));
-          g_array_append_val (fds, received);
-        }
+      g_set_error_literal (error, UC_ERROR, UC_ERROR_PROTOCOL,
+                           _ ("descriptors cut off (MSG_CTRUNC): too many "
+                              "sent, or too many open here"));
+      return -1;
     }
-  /* The kernel closes what did not fit; what did is in @fds, and is
-   * closed with it. */
-  *truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+  if (foreign != NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_PROTOCOL,
+                   _ ("unexpected control message %s (only descriptors may "
+                      "come with a frame)"),
+                   foreign);
+      return -1;
+    }
   return n;
 }
 
@@ -507,12 +500,11 @@ receive_some (int fd,
  * to the end of the current frame if that is further.  Returns what
  * receive_some() does. */
 static gssize
-fill (UcWorkerReader *reader, int fd, GError **error)
+fill (UcWorkerReader *reader, GError **error)
 {
-  g_autoptr (GArray) fds = uc_worker_fd_array_new ();
+  g_autoptr (GArray) fds = NULL;
   gsize buffered = reader->end - reader->start;
   gsize want = READ_CHUNK;
-  gboolean truncated = FALSE;
   gssize n;
 
   if (reader->have_header)
@@ -538,19 +530,11 @@ fill (UcWorkerReader *reader, int fd, GError **error)
       reader->buf = g_realloc (reader->buf, reader->capacity);
     }
 
-  n = receive_some (fd, reader->buf + reader->end,
-                    reader->capacity - reader->end, fds, &truncated, error);
+  n = receive_some (reader->socket, reader->buf + reader->end,
+                    reader->capacity - reader->end, &fds, error);
   if (n < 0)
     return n;
-  if (truncated)
-    {
-      g_set_error (error, UC_ERROR, UC_ERROR_PROTOCOL,
-                   _ ("descriptors cut off (MSG_CTRUNC): more than %u "
-                      "sent with one frame"),
-                   (unsigned) UC_WORKER_MAX_FDS);
-      return -1;
-    }
-  if (fds->len > 0)
+  if (fds != NULL && fds->len > 0)
     {
       FdBatch *batch = g_new0 (FdBatch, 1);
 
@@ -691,7 +675,6 @@ end_of_file (UcWorkerReader *reader, GError **error)
 /**
  * uc_worker_reader_read:
  * @reader: a reader
- * @fd: the socket it reads
  * @frame: (out) (transfer full): the frame read, on %UC_WORKER_READ_FRAME
  * @error: return location for a #GError, set on %UC_WORKER_READ_FAILED
  *
@@ -704,18 +687,21 @@ end_of_file (UcWorkerReader *reader, GError **error)
  * Besides the checks of uc_worker_header_unpack() and the reader's own
  * header check, it makes sure that descriptors came only with a frame's
  * first byte, exactly as many as its header announces, none cut off
- * (MSG_CTRUNC), and that no frame is cut short by end of file.
- * Descriptors of a frame that fails a check are closed.
+ * (MSG_CTRUNC), that no control message other than a #GUnixFDMessage
+ * came, and that no frame is cut short by end of file.  Descriptors of a
+ * frame that fails a check are closed; those of a frame returned are the
+ * caller's, close-on-exec.
  *
  * Returns: what was found; after %UC_WORKER_READ_FAILED the stream is out
  *   of step and must be abandoned
  */
 UcWorkerReadStatus
 uc_worker_reader_read (UcWorkerReader *reader,
-                       int fd,
                        UcWorkerFrame **frame,
                        GError **error)
 {
+  gboolean nonblocking = !g_socket_get_blocking (reader->socket);
+
   for (;;)
     {
       g_autoptr (GError) local_error = NULL;
@@ -724,13 +710,13 @@ uc_worker_reader_read (UcWorkerReader *reader,
 
       if (status != UC_WORKER_READ_AGAIN)
         return status;
-      if (reader->nonblocking && reader->drained)
+      if (nonblocking && reader->drained)
         {
           reader->drained = FALSE;
           return UC_WORKER_READ_AGAIN;
         }
 
-      n = fill (reader, fd, &local_error);
+      n = fill (reader, &local_error);
       if (n == 0)
         return end_of_file (reader, error);
       if (n < 0)
@@ -774,4 +760,38 @@ uc_worker_variant_from_bytes (GBytes *bytes,
       return NULL;
     }
   return g_variant_ref_sink (g_steal_pointer (&value));
+}
+
+/**
+ * uc_worker_type_cache_new:
+ *
+ * Keeps what GLib derives from the payloads' types cached.  GLib 2.74
+ * keeps a type's information (its string, sizes and offsets) only while
+ * a value of that type exists, and derives it again for the next one;
+ * no payload outlives its frame, so each frame would pay for that, on
+ * both sides.  An empty value of each type the protocol carries, kept for
+ * as long as frames flow, keeps that information alive.
+ *
+ * Returns: (transfer full) (element-type GVariant): the values to keep
+ */
+GPtrArray *
+uc_worker_type_cache_new (void)
+{
+  const GVariantType *const types[] = {
+    G_VARIANT_TYPE ("(a(stt)ay)"), /* ping reply */
+    G_VARIANT_TYPE ("(ayiu)"),     /* open request */
+    G_VARIANT_TYPE ("(t)"),        /* hold and release requests */
+    G_VARIANT_TYPE ("(ttay)"),     /* append request */
+    G_VARIANT_TYPE ("(uaay)"),     /* system-stats request */
+    UC_SYSTEM_STATS_TYPE,          /* system-stats reply */
+    G_VARIANT_TYPE ("(is)"),       /* error reply */
+  };
+  g_autoptr (GBytes) empty = g_bytes_new_static ("", 0);
+  GPtrArray *values = g_ptr_array_new_full (G_N_ELEMENTS (types),
+                                            (GDestroyNotify) g_variant_unref);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (types); i++)
+    g_ptr_array_add (values, g_variant_ref_sink (g_variant_new_from_bytes (
+                               types[i], empty, TRUE)));
+  return values;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "uc-worker.h"
 
@@ -42,7 +43,8 @@ typedef enum
  * @method: a #UcWorkerMethod
  * @id: the request's id, copied into its reply
  * @payload_length: bytes after the header
- * @n_fds: descriptors carried, as SCM_RIGHTS on the header's first byte
+ * @n_fds: descriptors carried, in one #GUnixFDMessage (SCM_RIGHTS) sent
+ *   with the header's first byte
  *
  * A frame header, unpacked.  On the wire it is 24 bytes, little-endian:
  *
@@ -123,21 +125,19 @@ gboolean        uc_worker_header_unpack     (const guint8          bytes[UC_WORK
                                              UcWorkerHeader       *header,
                                              GError              **error);
 
-gboolean        uc_worker_send_frame        (int                   fd,
+gboolean        uc_worker_send_frame        (GSocket              *socket,
                                              const guint8          header[UC_WORKER_HEADER_SIZE],
                                              const void           *payload,
                                              gsize                 payload_length,
-                                             const int            *fds,
-                                             guint                 n_fds,
+                                             GUnixFDList          *fds,
                                              gsize                *offset,
                                              GError              **error);
 
-UcWorkerReader *uc_worker_reader_new        (gboolean              nonblocking,
+UcWorkerReader *uc_worker_reader_new        (GSocket              *socket,
                                              UcWorkerHeaderCheck   check,
                                              gpointer              user_data);
 void            uc_worker_reader_free       (UcWorkerReader       *reader);
 UcWorkerReadStatus uc_worker_reader_read    (UcWorkerReader       *reader,
-                                             int                   fd,
                                              UcWorkerFrame       **frame,
                                              GError              **error);
 
@@ -146,6 +146,7 @@ GArray         *uc_worker_fd_array_new      (void);
 GVariant       *uc_worker_variant_from_bytes (GBytes              *bytes,
                                               const GVariantType  *type,
                                               GError             **error);
+GPtrArray      *uc_worker_type_cache_new    (void);
 /* clang-format on */
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (UcWorkerReader, uc_worker_reader_free)

@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,9 +48,14 @@ UC_COVERAGE_DEFINE (worker_violation);
  * reason; the next worker starts after a back-off that doubles with each
  * death in a row.
  *
+ * Frames travel over a non-blocking #GSocket (see uc-worker-protocol.c):
+ * a request with descriptors goes in a g_socket_send_message() of its
+ * own, with a #GUnixFDMessage that refers to the call's #GUnixFDList.
+ *
  * Descriptors: a #GUnixFDList given with a call stays the caller's (it is
- * referenced until the call completes, since a replay sends it again);
- * sendmsg() gives the worker its own copies.  Descriptors in a reply
+ * referenced until the call completes, since a replay sends it again, and
+ * never modified); the kernel gives the worker its own copies, which it
+ * closes once it has answered (but for a hold).  Descriptors in a reply
  * belong to whoever finishes the call.  Held descriptors (see
  * uc_worker_hold_async()) are kept here as duplicates too, so that a new
  * worker can be given them again before any replayed append reaches it.
@@ -118,7 +122,8 @@ struct _Instance
   UcWorker *worker;     /* (unowned) (nullable): %NULL once abandoned */
   GSubprocess *process; /* (owned) */
   GPid pid;
-  int fd;                 /* (owned) our end; -1 once closed */
+  GSocket *socket;        /* (owned) (nullable) our end, non-blocking;
+                           * %NULL once closed */
   GSource *in_source;     /* (owned) (nullable) */
   GSource *out_source;    /* (owned) (nullable) */
   GQueue send_queue;      /* (element-type Call) (unowned): in flight,
@@ -159,6 +164,8 @@ struct _UcWorker
 
   GPtrArray *restart_tasks; /* (owned) (element-type GTask) */
   GPtrArray *stop_tasks;    /* (owned) (element-type GTask) */
+  GPtrArray *type_cache;    /* (owned) (element-type GVariant) see
+                             * uc_worker_type_cache_new() */
   guint memory_id;          /* memory/show's reporter */
 };
 
@@ -242,6 +249,34 @@ call_result_free (CallResult *result)
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CallResult, call_result_free)
+
+/* What every call's _finish starts with: the checks of @result, then its
+ * outcome.  Returns the result, or %NULL with @error set (or nothing
+ * set, after a failed check). */
+static CallResult *
+call_propagate (UcWorker *self,
+                GAsyncResult *result,
+                gpointer source_tag,
+                GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, source_tag), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* call_propagate() for a call whose result is success alone. */
+static gboolean
+call_propagate_success (UcWorker *self,
+                        GAsyncResult *result,
+                        gpointer source_tag,
+                        GError **error)
+{
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, source_tag, error);
+
+  return reply != NULL;
+}
 
 static void
 call_free (Call *call)
@@ -349,7 +384,11 @@ instance_close (Instance *inst)
   g_queue_clear (&inst->send_queue);
   inst->send_offset = 0;
   g_clear_pointer (&inst->reader, uc_worker_reader_free);
-  uc_fd_clear (&inst->fd);
+  /* Closed now, even if a source being dispatched still holds a
+   * reference to it. */
+  if (inst->socket != NULL)
+    g_socket_close (inst->socket, NULL);
+  g_clear_object (&inst->socket);
 }
 
 static void
@@ -440,10 +479,10 @@ check_reply_header (const UcWorkerHeader *header,
   call = g_hash_table_lookup (inst->worker->in_flight, &header->id);
   if (call == NULL || !call->complete)
     {
-      g_set_error (
-        error, UC_ERROR, UC_ERROR_PROTOCOL,
-        _ ("%s to request %" G_GUINT64_FORMAT ", which is not in flight"),
-        uc_worker_kind_to_string (header->kind), header->id);
+      g_set_error (error, UC_ERROR, UC_ERROR_PROTOCOL,
+                   _ ("%s to request %llu, which is not in flight"),
+                   uc_worker_kind_to_string (header->kind),
+                   (unsigned long long) header->id);
       return FALSE;
     }
   if (header->method != call->method)
@@ -547,6 +586,23 @@ static void
 held_remove (UcWorker *self, guint64 handle)
 {
   g_hash_table_remove (self->held, &handle);
+}
+
+/* The held descriptor under @handle, if appends and a release may still
+ * use it; otherwise %NULL, and @task has failed. */
+static Held *
+lookup_usable_held (UcWorker *self, guint64 handle, GTask *task)
+{
+  Held *held = g_hash_table_lookup (self->held, &handle);
+
+  if (held == NULL || held->releasing)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               _ ("no descriptor is held under handle %llu"),
+                               (unsigned long long) handle);
+      return NULL;
+    }
+  return held;
 }
 
 static Call *
@@ -716,7 +772,7 @@ instance_read (UcWorker *self,
       g_autoptr (UcWorkerFrame) frame = NULL;
       g_autoptr (GError) error = NULL;
       UcWorkerReadStatus status =
-        uc_worker_reader_read (inst->reader, inst->fd, &frame, &error);
+        uc_worker_reader_read (inst->reader, &frame, &error);
 
       if (status == UC_WORKER_READ_AGAIN)
         {
@@ -749,7 +805,7 @@ instance_read (UcWorker *self,
 }
 
 static gboolean
-on_socket_ready (int fd, GIOCondition condition, gpointer user_data)
+on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   Instance *inst = instance_ref (user_data);
   g_autoptr (UcWorker) self = g_object_ref (inst->worker);
@@ -764,7 +820,7 @@ on_socket_ready (int fd, GIOCondition condition, gpointer user_data)
 }
 
 static gboolean
-on_socket_writable (int fd, GIOCondition condition, gpointer user_data)
+on_socket_writable (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   Instance *inst = user_data;
 
@@ -781,16 +837,12 @@ instance_flush (Instance *inst)
     {
       Call *call = g_queue_peek_head (&inst->send_queue);
       g_autoptr (GError) error = NULL;
-      const int *fds = NULL;
-      int n_fds = 0;
       gsize length;
       const void *data = g_bytes_get_data (call->payload, &length);
       gboolean done;
 
-      if (call->fds != NULL)
-        fds = g_unix_fd_list_peek_fds (call->fds, &n_fds);
-      done = uc_worker_send_frame (inst->fd, call->header, data, length, fds,
-                                   (guint) n_fds, &inst->send_offset, &error);
+      done = uc_worker_send_frame (inst->socket, call->header, data, length,
+                                   call->fds, &inst->send_offset, &error);
       if (inst->send_offset > 0 && !call->sent)
         {
           call->sent = TRUE;
@@ -807,7 +859,8 @@ instance_flush (Instance *inst)
             }
           if (inst->out_source == NULL)
             {
-              inst->out_source = g_unix_fd_source_new (inst->fd, G_IO_OUT);
+              inst->out_source =
+                g_socket_create_source (inst->socket, G_IO_OUT, NULL);
               g_source_set_callback (inst->out_source,
                                      G_SOURCE_FUNC (on_socket_writable), inst,
                                      NULL);
@@ -867,12 +920,30 @@ describe_exit (GSubprocess *process)
 }
 
 static int
-compare_call_ids (gconstpointer a, gconstpointer b)
+compare_u64 (gconstpointer a, gconstpointer b)
 {
-  const Call *call_a = *(Call *const *) a;
-  const Call *call_b = *(Call *const *) b;
+  guint64 x = *(const guint64 *) a;
+  guint64 y = *(const guint64 *) b;
 
-  return call_a->id < call_b->id ? -1 : call_a->id > call_b->id;
+  return x < y ? -1 : x > y;
+}
+
+/* The keys of @table, a table keyed by guint64 (calls by id, held
+ * descriptors by handle), in ascending order: the order they were made
+ * in. */
+static GArray *
+sorted_keys (GHashTable *table)
+{
+  GArray *keys = g_array_sized_new (FALSE, FALSE, sizeof (guint64),
+                                    g_hash_table_size (table));
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, table);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_array_append_val (keys, *(guint64 *) key);
+  g_array_sort (keys, compare_u64);
+  return keys;
 }
 
 /* After a worker's exit: each call it had is sent again to the next one
@@ -883,21 +954,17 @@ settle_calls (UcWorker *self,
               gboolean stopping,
               GArray *completions)
 {
-  g_autoptr (GPtrArray) calls = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer value;
+  g_autoptr (GArray) ids = sorted_keys (self->in_flight);
 
-  g_hash_table_iter_init (&iter, self->in_flight);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  /* The last first: each goes ahead of those that follow it. */
+  for (guint i = ids->len; i > 0; i--)
     {
-      g_ptr_array_add (calls, value);
-      g_hash_table_iter_steal (&iter);
-    }
-  g_ptr_array_sort (calls, compare_call_ids);
+      guint64 id = g_array_index (ids, guint64, i - 1);
+      gpointer value = NULL;
+      Call *call;
 
-  for (guint i = calls->len; i > 0; i--)
-    {
-      Call *call = g_ptr_array_index (calls, i - 1);
+      g_hash_table_steal_extended (self->in_flight, &id, NULL, &value);
+      call = value;
 
       if (call->rehold)
         {
@@ -964,26 +1031,18 @@ complete_tasks (GPtrArray *tasks, GArray *completions, const GError *error)
                      error != NULL ? g_error_copy (error) : NULL);
 }
 
-static int
-compare_handles (gconstpointer a, gconstpointer b)
-{
-  guint64 handle_a = *(const guint64 *) a;
-  guint64 handle_b = *(const guint64 *) b;
-
-  return handle_a < handle_b ? -1 : handle_a > handle_b;
-}
-
 /* Queues, ahead of everything, a hold of each descriptor the previous
  * worker held, so that replayed appends find them. */
 static void
 queue_reholds (UcWorker *self)
 {
-  g_autoptr (GList) handles = g_hash_table_get_keys (self->held);
+  g_autoptr (GArray) handles = sorted_keys (self->held);
 
-  handles = g_list_sort (handles, compare_handles);
-  for (GList *l = g_list_last (handles); l != NULL; l = l->prev)
+  /* The last first: each goes ahead of those that follow it. */
+  for (guint i = handles->len; i > 0; i--)
     {
-      Held *held = g_hash_table_lookup (self->held, l->data);
+      Held *held = g_hash_table_lookup (
+        self->held, &g_array_index (handles, guint64, i - 1));
       g_autoptr (GBytes) payload = NULL;
       g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
       g_autoptr (GError) error = NULL;
@@ -1045,6 +1104,7 @@ spawn_instance (UcWorker *self, GError **error)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GSocket) socket = NULL;
   g_auto (GStrv) found_argv = NULL;
   g_auto (UcFd) our_end = -1;
   g_auto (UcFd) worker_end = -1;
@@ -1073,9 +1133,12 @@ spawn_instance (UcWorker *self, GError **error)
     }
   our_end = pair[0];
   worker_end = pair[1];
-  /* Only our end: the worker blocks on its own, by design. */
-  if (!g_unix_set_fd_nonblocking (our_end, TRUE, error))
+  socket = g_socket_new_from_fd (our_end, error);
+  if (socket == NULL)
     return NULL;
+  our_end = -1; /* the socket's now */
+  /* Only our end: the worker blocks on its own, by design. */
+  g_socket_set_blocking (socket, FALSE);
 
   /* Standard input from /dev/null, output silenced, errors (its log) to
    * the daemon's own stderr.  GSubprocess closes every other descriptor
@@ -1101,13 +1164,13 @@ spawn_instance (UcWorker *self, GError **error)
   /* A worker that exits at once may be reaped already: no pid to show. */
   identifier = g_subprocess_get_identifier (inst->process);
   inst->pid = identifier != NULL ? (GPid) atol (identifier) : 0;
-  inst->fd = g_steal_fd (&our_end);
+  inst->socket = g_steal_pointer (&socket);
   inst->start_time = g_get_monotonic_time ();
-  inst->reader = uc_worker_reader_new (TRUE, check_reply_header, inst);
+  inst->reader = uc_worker_reader_new (inst->socket, check_reply_header, inst);
   g_queue_init (&inst->send_queue);
 
   inst->in_source =
-    g_unix_fd_source_new (inst->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+    g_socket_create_source (inst->socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
   g_source_set_callback (inst->in_source, G_SOURCE_FUNC (on_socket_ready), inst,
                          NULL);
   g_source_set_static_name (inst->in_source, "[unixctld] worker in");
@@ -1610,7 +1673,7 @@ uc_worker_stop_async (UcWorker *self,
        * half a frame before its end of file. */
       if (inst->send_offset == 0)
         {
-          shutdown (inst->fd, SHUT_WR);
+          g_socket_shutdown (inst->socket, FALSE, TRUE, NULL);
           g_queue_clear (&inst->send_queue);
           destroy_source (&inst->out_source);
         }
@@ -1695,8 +1758,8 @@ submit (UcWorker *self, Call *call, GTask *task)
     {
       g_task_return_new_error (
         task, UC_ERROR, UC_ERROR_MESSAGE_TOO_LARGE,
-        _ ("a %s request of %" G_GSIZE_FORMAT
-           " bytes exceeds the worker’s limit of %u bytes"),
+        _ ("a %s request of %zu bytes exceeds the worker’s limit of %u "
+           "bytes"),
         uc_worker_method_to_string (call->method), length,
         (unsigned) UC_WORKER_MAX_PAYLOAD);
       goto refused;
@@ -1853,13 +1916,9 @@ uc_worker_call_finish (UcWorker *self,
                        GUnixFDList **out_fds,
                        GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, uc_worker_call_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, uc_worker_call_async),
-                        NULL);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
   if (reply == NULL)
     return NULL;
   if (out_fds != NULL)
@@ -1899,7 +1958,7 @@ uc_worker_ping_async (UcWorker *self,
     {
       g_task_return_new_error (
         task, UC_ERROR, UC_ERROR_MESSAGE_TOO_LARGE,
-        _ ("a ping of %" G_GSIZE_FORMAT " bytes exceeds the limit of %u bytes"),
+        _ ("a ping of %zu bytes exceeds the limit of %u bytes"),
         g_bytes_get_size (payload), (unsigned) UC_WORKER_PING_MAX_BYTES);
       return;
     }
@@ -1929,15 +1988,11 @@ uc_worker_ping_finish (UcWorker *self,
                        GUnixFDList **out_fds,
                        GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, uc_worker_ping_async, error);
   g_autoptr (GVariant) value = NULL;
   g_autoptr (GVariant) echo = NULL;
 
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, uc_worker_ping_async),
-                        NULL);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
   if (reply == NULL)
     return NULL;
   /* Checked on receipt (check_reply_payload()). */
@@ -2008,14 +2063,10 @@ uc_worker_open_async (UcWorker *self,
 int
 uc_worker_open_finish (UcWorker *self, GAsyncResult *result, GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, uc_worker_open_async, error);
   g_autofree int *fds = NULL;
 
-  g_return_val_if_fail (g_task_is_valid (result, self), -1);
-  g_return_val_if_fail (g_async_result_is_tagged (result, uc_worker_open_async),
-                        -1);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
   if (reply == NULL)
     return -1;
   /* One descriptor: checked on receipt (check_reply_header()). */
@@ -2102,13 +2153,9 @@ uc_worker_hold_async (UcWorker *self,
 guint64
 uc_worker_hold_finish (UcWorker *self, GAsyncResult *result, GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, uc_worker_hold_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), 0);
-  g_return_val_if_fail (g_async_result_is_tagged (result, uc_worker_hold_async),
-                        0);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
   return reply != NULL ? reply->handle : 0;
 }
 
@@ -2141,7 +2188,6 @@ uc_worker_append_async (UcWorker *self,
   g_autoptr (GTask) task = NULL;
   g_autoptr (GVariant) value = NULL;
   g_autoptr (GBytes) payload = NULL;
-  Held *held;
 
   g_return_if_fail (UC_IS_WORKER (self));
   g_return_if_fail (data != NULL);
@@ -2149,14 +2195,8 @@ uc_worker_append_async (UcWorker *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, uc_worker_append_async);
 
-  held = g_hash_table_lookup (self->held, &handle);
-  if (held == NULL || held->releasing)
-    {
-      g_task_return_new_error (
-        task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        _ ("no descriptor is held under handle %" G_GUINT64_FORMAT), handle);
-      return;
-    }
+  if (lookup_usable_held (self, handle, task) == NULL)
+    return;
 
   value = g_variant_ref_sink (g_variant_new (
     "(tt@ay)", handle, offset,
@@ -2180,14 +2220,7 @@ uc_worker_append_async (UcWorker *self,
 gboolean
 uc_worker_append_finish (UcWorker *self, GAsyncResult *result, GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (
-    g_async_result_is_tagged (result, uc_worker_append_async), FALSE);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
-  return reply != NULL;
+  return call_propagate_success (self, result, uc_worker_append_async, error);
 }
 
 /**
@@ -2218,14 +2251,9 @@ uc_worker_release_async (UcWorker *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, uc_worker_release_async);
 
-  held = g_hash_table_lookup (self->held, &handle);
-  if (held == NULL || held->releasing)
-    {
-      g_task_return_new_error (
-        task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        _ ("no descriptor is held under handle %" G_GUINT64_FORMAT), handle);
-      return;
-    }
+  held = lookup_usable_held (self, handle, task);
+  if (held == NULL)
+    return;
   /* Kept (and held again by a new worker) until the release is answered,
    * so that appends made before it and replayed still find it. */
   held->releasing = TRUE;
@@ -2249,14 +2277,7 @@ uc_worker_release_async (UcWorker *self,
 gboolean
 uc_worker_release_finish (UcWorker *self, GAsyncResult *result, GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (
-    g_async_result_is_tagged (result, uc_worker_release_async), FALSE);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
-  return reply != NULL;
+  return call_propagate_success (self, result, uc_worker_release_async, error);
 }
 
 /**
@@ -2314,13 +2335,9 @@ uc_worker_system_stats_finish (UcWorker *self,
                                GAsyncResult *result,
                                GError **error)
 {
-  g_autoptr (CallResult) reply = NULL;
+  g_autoptr (CallResult) reply =
+    call_propagate (self, result, uc_worker_system_stats_async, error);
 
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (
-    g_async_result_is_tagged (result, uc_worker_system_stats_async), NULL);
-
-  reply = g_task_propagate_pointer (G_TASK (result), error);
   if (reply == NULL)
     return NULL;
   /* Checked on receipt (check_reply_payload()). */
@@ -2377,6 +2394,7 @@ uc_worker_finalize (GObject *object)
   UcWorker *self = UC_WORKER (object);
 
   g_clear_pointer (&self->stop_tasks, g_ptr_array_unref);
+  g_clear_pointer (&self->type_cache, g_ptr_array_unref);
   g_clear_pointer (&self->restart_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->in_flight, g_hash_table_unref);
@@ -2438,5 +2456,6 @@ uc_worker_init (UcWorker *self)
   self->backoff_ms = UC_WORKER_RESTART_MIN_MS;
   self->restart_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->stop_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->type_cache = uc_worker_type_cache_new ();
   self->memory_id = uc_memory_add_reporter (report_memory, self);
 }

@@ -19,6 +19,7 @@
 #include "uc-daemon.h"
 #include "uc-dbus-mirror.h"
 #include "uc-error.h"
+#include "uc-i18n.h"
 #include "uc-pidfile.h"
 
 /*
@@ -78,11 +79,14 @@ typedef struct
 
   GBusType bus_type; /* --dbus: the bus, else %G_BUS_TYPE_NONE */
 
-  GMainLoop *loop;           /* (owned) */
-  GCancellable *cancellable; /* (owned) cancelled when the timeout expires */
+  /* When --timeout expires, as g_get_monotonic_time(); -1 without one. */
+  gint64 deadline;
+
+  /* --dbus only: the socket path needs no main loop. */
+  GMainLoop *loop;           /* (owned) (nullable) */
+  GCancellable *cancellable; /* (owned) (nullable) cancelled at the deadline */
   guint timeout_id;
   gboolean timed_out;
-  UcClient *client; /* (owned) (nullable) */
   int exit_status;
 } Appctl;
 
@@ -90,7 +94,6 @@ static void
 appctl_clear (Appctl *app)
 {
   g_clear_handle_id (&app->timeout_id, g_source_remove);
-  g_clear_object (&app->client);
   g_clear_object (&app->cancellable);
   g_clear_pointer (&app->loop, g_main_loop_unref);
   g_clear_pointer (&app->rundir, g_free);
@@ -158,40 +161,33 @@ errno_text (const GError *error)
     }
 }
 
-/* Whether @error means that @app's timeout expired. */
+/* Whether @error means that @app's timeout expired: the socket path
+ * reports its deadline, the D-Bus path the cancellation at it. */
 static gboolean
 is_timeout (Appctl *app, const GError *error)
 {
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return app->deadline >= 0 && g_get_monotonic_time () >= app->deadline;
   return app->timed_out &&
          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
-static void
-finish (Appctl *app, int exit_status)
-{
-  app->exit_status = exit_status;
-  g_main_loop_quit (app->loop);
-}
-
-static void
-finish_timed_out (Appctl *app)
+static int
+report_timed_out (Appctl *app)
 {
   print_error (g_dngettext (GETTEXT_PACKAGE, "%s: timed out after %u second",
                             "%s: timed out after %u seconds", app->timeout_s),
                app->target, app->timeout_s);
-  finish (app, EXIT_TIMED_OUT);
+  return EXIT_TIMED_OUT;
 }
 
-static void
-finish_transaction_error (Appctl *app, const GError *error)
+static int
+report_transaction_error (Appctl *app, const GError *error)
 {
   const char *reason;
 
   if (is_timeout (app, error))
-    {
-      finish_timed_out (app);
-      return;
-    }
+    return report_timed_out (app);
 
   /* What Open vSwitch reports for the same failures: EOF for a server that
    * closed the connection, EPROTO for one that broke the protocol. */
@@ -205,7 +201,7 @@ finish_transaction_error (Appctl *app, const GError *error)
     reason = error->message;
 
   print_error ("%s: transaction error (%s)", app->target, reason);
-  finish (app, EXIT_LOCAL_FAILURE);
+  return EXIT_LOCAL_FAILURE;
 }
 
 /* A copy of @node with the members of every object sorted bytewise by
@@ -289,24 +285,23 @@ print_body (Appctl *app, JsonNode *body, Format format, FILE *stream)
   return TRUE;
 }
 
-/* Handles the reply to a transaction: prints it and returns %TRUE if it
- * is a result, or prints the error and finishes otherwise. */
-static gboolean
-handle_reply (Appctl *app,
-              GAsyncResult *result,
-              Format format,
-              gboolean print_result)
+/* Runs one transaction and prints its outcome: the result (if
+ * @print_result) on stdout in @format, or an error on stderr.  Returns the
+ * exit status, %EXIT_OK if the server gave a result. */
+static int
+transact (Appctl *app,
+          UcClient *client,
+          const char *const *command,
+          Format format,
+          gboolean print_result)
 {
   g_autoptr (JsonNode) result_body = NULL;
   g_autoptr (JsonNode) error_body = NULL;
   g_autoptr (GError) error = NULL;
 
-  if (!uc_client_transact_finish (app->client, result, &result_body,
-                                  &error_body, &error))
-    {
-      finish_transaction_error (app, error);
-      return FALSE;
-    }
+  if (!uc_client_transact (client, command[0], command + 1, app->deadline,
+                           &result_body, &error_body, NULL, &error))
+    return report_transaction_error (app, error);
 
   if (error_body != NULL)
     {
@@ -315,92 +310,70 @@ handle_reply (Appctl *app,
         {
           print_error ("%s: transaction error (%s)", app->target,
                        g_strerror (EINVAL));
-          finish (app, EXIT_LOCAL_FAILURE);
-          return FALSE;
+          return EXIT_LOCAL_FAILURE;
         }
       print_error ("%s: server returned an error", app->target);
-      finish (app, EXIT_SERVER_ERROR);
-      return FALSE;
+      return EXIT_SERVER_ERROR;
     }
 
   if (print_result && !print_body (app, result_body, format, stdout))
     {
       print_error ("%s: transaction error (%s)", app->target,
                    g_strerror (EINVAL));
-      finish (app, EXIT_LOCAL_FAILURE);
-      return FALSE;
+      return EXIT_LOCAL_FAILURE;
     }
-  return TRUE;
+  return EXIT_OK;
 }
 
-static void
-on_command_reply (GObject *source_object,
-                  GAsyncResult *result,
-                  gpointer user_data)
+/* The command over a socket, as ovs-appctl sends it: connect, then one
+ * transaction (two with --format json), all waiting in place.  A one-shot
+ * client needs neither a main loop nor a thread, and on a unix socket
+ * uses none: start-up is most of a run, and each would cost it. */
+static int
+run_socket (Appctl *app)
 {
-  Appctl *app = user_data;
-
-  if (handle_reply (app, result, app->format, TRUE))
-    finish (app, EXIT_OK);
-}
-
-static void
-send_command (Appctl *app)
-{
-  uc_client_transact_async (app->client, app->command[0], app->command + 1,
-                            app->cancellable, on_command_reply, app);
-}
-
-static void
-on_options_reply (GObject *source_object,
-                  GAsyncResult *result,
-                  gpointer user_data)
-{
-  Appctl *app = user_data;
-
-  /* The command goes out only once the server has taken the options:
-   * sent at once, it would run even if they failed. */
-  if (handle_reply (app, result, FORMAT_TEXT, FALSE))
-    send_command (app);
-}
-
-static void
-on_connected (GObject *source_object, GAsyncResult *result, gpointer user_data)
-{
-  Appctl *app = user_data;
+  g_autoptr (UcClient) client = NULL;
   g_autoptr (GError) error = NULL;
   const char *reason;
+  int status;
 
-  app->client = uc_client_connect_finish (result, &error);
-  if (app->client == NULL)
+  client = uc_client_connect (app->stream_name, app->rundir, app->deadline,
+                              NULL, &error);
+  if (client == NULL)
     {
       if (is_timeout (app, error))
-        {
-          finish_timed_out (app);
-          return;
-        }
+        return report_timed_out (app);
 
       reason = errno_text (error);
       if (reason != NULL)
         print_error ("cannot connect to \"%s\" (%s)", app->socket_name, reason);
       else
         print_error ("%s", error->message);
-      finish (app, EXIT_LOCAL_FAILURE);
-      return;
+      return EXIT_LOCAL_FAILURE;
     }
 
+  /* The command goes out only once the server has taken the options:
+   * sent at once, it would run even if they failed. */
   if (app->format == FORMAT_JSON)
     {
-      const char *const options[] = { "--format", "json", NULL };
+      const char *const options[] = { "set-options", "--format", "json", NULL };
 
-      uc_client_transact_async (app->client, "set-options", options,
-                                app->cancellable, on_options_reply, app);
+      status = transact (app, client, options, FORMAT_TEXT, FALSE);
+      if (status != EXIT_OK)
+        return status;
     }
-  else
-    send_command (app);
+  return transact (app, client, app->command, app->format, TRUE);
 }
 
-/* D-Bus (--dbus). */
+/* D-Bus (--dbus): asynchronous, since g_bus_get() has no timeout of its
+ * own and --timeout must stop it too. */
+
+static void
+finish (Appctl *app, int exit_status)
+{
+  app->exit_status = exit_status;
+  g_main_loop_quit (app->loop);
+}
 
 static void
 on_dbus_reply (GObject *source_object, GAsyncResult *result, gpointer user_data)
@@ -419,7 +392,7 @@ on_dbus_reply (GObject *source_object, GAsyncResult *result, gpointer user_data)
 
       if (is_timeout (app, error))
         {
-          finish_timed_out (app);
+          finish (app, report_timed_out (app));
           return;
         }
       g_dbus_error_strip_remote_error (error);
@@ -481,7 +454,7 @@ on_bus_connected (GObject *source_object,
   if (connection == NULL)
     {
       if (is_timeout (app, error))
-        finish_timed_out (app);
+        finish (app, report_timed_out (app));
       else
         {
           print_error (_ ("cannot connect to the %s bus (%s)"),
@@ -558,15 +531,13 @@ resolve_target (Appctl *app)
 }
 
 static int
-run (Appctl *app)
+run_dbus (Appctl *app)
 {
-  if (app->bus_type != G_BUS_TYPE_NONE && !g_dbus_is_name (app->target))
+  if (!g_dbus_is_name (app->target))
     {
       print_error (_ ("“%s” is not a D-Bus name"), app->target);
       return EXIT_LOCAL_FAILURE;
     }
-  if (app->bus_type == G_BUS_TYPE_NONE && !resolve_target (app))
-    return EXIT_LOCAL_FAILURE;
 
   app->loop = g_main_loop_new (NULL, FALSE);
   app->cancellable = g_cancellable_new ();
@@ -577,13 +548,26 @@ run (Appctl *app)
   else if (app->timeout_s > 0)
     app->timeout_id = g_timeout_add_seconds (app->timeout_s, on_timeout, app);
 
-  if (app->bus_type != G_BUS_TYPE_NONE)
-    g_bus_get (app->bus_type, app->cancellable, on_bus_connected, app);
-  else
-    uc_client_connect_async (app->stream_name, app->rundir, app->cancellable,
-                             on_connected, app);
+  g_bus_get (app->bus_type, app->cancellable, on_bus_connected, app);
   g_main_loop_run (app->loop);
   return app->exit_status;
+}
+
+static int
+run (Appctl *app)
+{
+  /* The time starts now, as ovs-appctl's alarm() does: reading the
+   * pidfile and connecting count too. */
+  app->deadline = -1;
+  if (app->timeout_s > 0)
+    app->deadline =
+      g_get_monotonic_time () + (gint64) app->timeout_s * G_USEC_PER_SEC;
+
+  if (app->bus_type != G_BUS_TYPE_NONE)
+    return run_dbus (app);
+  if (!resolve_target (app))
+    return EXIT_LOCAL_FAILURE;
+  return run_socket (app);
 }
 
 /* Shows the library's log messages only with --verbose, as ovs-appctl
@@ -847,9 +831,7 @@ main (int argc, char **argv)
    * file to map on every run, and start-up time is most of a run. */
   setlocale (LC_CTYPE, "");
   setlocale (LC_MESSAGES, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  uc_i18n_init ();
 
   /* getopt prints argv[0] in its messages: make it the same name as ours
    * ("unixctl", not a path). */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "uc-daemon.h"
+#include "uc-i18n.h"
 #include "uc-json-framer.h"
 #include "uc-jsonrpc.h"
 #include "uc-pstream.h"
@@ -112,6 +113,22 @@ parse_number (const char *option_name,
   g_assert_not_reached ();
 }
 
+/* The file name of --pidfile and --log-file may be left out, for the
+ * default, but not given empty. */
+static gboolean
+check_optional_file_name (const char *option_name,
+                          const char *value,
+                          GError **error)
+{
+  if (value != NULL && *value == '\0')
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _ ("%s needs a file name"), option_name);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* --pidfile takes an optional value: alone it keeps the default name. */
 static gboolean
 parse_pidfile (const char *option_name,
@@ -121,12 +138,8 @@ parse_pidfile (const char *option_name,
 {
   Options *options = data;
 
-  if (value != NULL && *value == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _ ("%s needs a file name"), option_name);
-      return FALSE;
-    }
+  if (!check_optional_file_name (option_name, value, error))
+    return FALSE;
   g_free (options->pidfile);
   options->pidfile = g_strdup (value);
   return TRUE;
@@ -161,12 +174,8 @@ parse_log_file (const char *option_name,
 {
   Options *options = data;
 
-  if (value != NULL && *value == '\0')
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _ ("%s needs a file name"), option_name);
-      return FALSE;
-    }
+  if (!check_optional_file_name (option_name, value, error))
+    return FALSE;
   options->log_file = TRUE;
   g_free (options->log_file_name);
   /* From the current directory, which a detached daemon leaves before it
@@ -292,6 +301,9 @@ parse_options (Options *options, char ***args, GError **error)
     context = g_option_context_new (NULL);
     group = g_option_group_new (NULL, NULL, NULL, options, NULL);
     g_option_group_add_entries (group, entries);
+    /* The group's domain translates the entries' N_() texts; the
+     * context's only its own (summary, description). */
+    g_option_group_set_translation_domain (group, GETTEXT_PACKAGE);
     g_option_context_set_main_group (context, group);
     g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   }
@@ -403,7 +415,7 @@ resolve_dbus (const Options *options,
 static int
 usage_error (const char *message)
 {
-  g_printerr ("%s: %s (use --help for help)\n", g_get_prgname (), message);
+  g_printerr (_ ("%s: %s (use --help for help)\n"), g_get_prgname (), message);
   return EXIT_FAILURE;
 }
 
@@ -522,9 +534,7 @@ main (int argc, char **argv)
   int status;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  uc_i18n_init ();
 
   g_set_prgname (PACKAGE_NAME);
   /* For GLib's fallback writer, which writes messages logged while a

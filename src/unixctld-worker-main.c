@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 
 #include "uc-error.h"
 #include "uc-fd.h"
+#include "uc-i18n.h"
 #include "uc-system-stats.h"
 #include "uc-worker-protocol.h"
 #include "uc-worker.h"
@@ -24,7 +26,9 @@
 /*
  * unixctld-worker: the daemon's hands for work that blocks.  Started by
  * unixctld only, with its end of a socketpair as descriptor 3.  A simple
- * blocking loop: read a request, do the work, send the reply, in order.
+ * blocking loop on a blocking #GSocket: read a request, do the work, send
+ * the reply, in order (uc-worker-protocol.c moves the frames, descriptors
+ * in a #GUnixFDMessage).
  * It exits with status 0 when the daemon closes the socket, and with
  * status 1 if the daemon's frames break the protocol (the stream can no
  * longer be followed; the daemon starts another worker).
@@ -37,9 +41,10 @@
 
 typedef struct
 {
-  int fd;           /* (unowned) the socket */
-  GHashTable *held; /* (owned) handle (guint64 *) -> descriptor */
-  GBytes *empty;    /* (owned) */
+  GSocket *socket;       /* (owned) descriptor 3, blocking */
+  GHashTable *held;      /* (owned) handle (guint64 *) -> descriptor */
+  GBytes *empty;         /* (owned) */
+  GPtrArray *type_cache; /* (owned) see uc_worker_type_cache_new() */
 } Worker;
 
 static void
@@ -56,7 +61,8 @@ typedef struct
 {
   UcWorkerKind kind;
   GBytes *payload; /* (owned) */
-  GArray *fds;     /* (owned) (element-type int) closed once sent */
+  GArray *fds;     /* (owned) (element-type int) closed after the send,
+                    * whether it succeeds or not */
 } Reply;
 
 static void
@@ -124,30 +130,37 @@ describe_mode (mode_t mode)
     }
 }
 
-/* Request payloads come from the daemon, which this process trusts to
- * follow the protocol; they are still validated, so that a bug there is
- * an error reply and not a crash here. */
+/* A successful reply without payload or descriptors. */
+static void
+reply_empty (Worker *worker, Reply *reply)
+{
+  reply->kind = UC_WORKER_KIND_REPLY;
+  reply->payload = g_bytes_ref (worker->empty);
+}
+
+/* The arguments of a request that must come with @n_fds descriptors and
+ * a payload of @type; otherwise %NULL, @reply being the error.  Request
+ * payloads come from the daemon, which this process trusts to follow the
+ * protocol; they are still validated, so that a bug there is an error
+ * reply and not a crash here. */
 static GVariant *
-request_value (Reply *reply, UcWorkerFrame *frame, const char *type)
+request_args (Reply *reply, UcWorkerFrame *frame, guint n_fds, const char *type)
 {
   g_autoptr (GError) error = NULL;
-  GVariant *value = uc_worker_variant_from_bytes (
-    frame->payload, G_VARIANT_TYPE (type), &error);
+  GVariant *value;
 
+  if (frame->fds->len != n_fds)
+    {
+      reply_errno (reply, EINVAL, _ ("%s takes %u descriptors, not %u"),
+                   uc_worker_method_to_string (frame->header.method), n_fds,
+                   frame->fds->len);
+      return NULL;
+    }
+  value = uc_worker_variant_from_bytes (frame->payload, G_VARIANT_TYPE (type),
+                                        &error);
   if (value == NULL)
     reply_errno (reply, EINVAL, "%s", error->message);
   return value;
-}
-
-static gboolean
-expect_fds (Reply *reply, UcWorkerFrame *frame, guint n_fds)
-{
-  if (frame->fds->len == n_fds)
-    return TRUE;
-  reply_errno (reply, EINVAL, _ ("%s takes %u descriptors, not %u"),
-               uc_worker_method_to_string (frame->header.method), n_fds,
-               frame->fds->len);
-  return FALSE;
 }
 
 /* Echoes the payload, describes the descriptors and sends them back. */
@@ -208,9 +221,7 @@ do_open (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint32 mode;
   int fd;
 
-  if (!expect_fds (reply, frame, 0))
-    return;
-  request = request_value (reply, frame, "(ayiu)");
+  request = request_args (reply, frame, 0, "(ayiu)");
   if (request == NULL)
     return;
   g_variant_get (request, "(@ayiu)", &path_value, &flags, &mode);
@@ -236,8 +247,7 @@ do_open (Worker *worker, UcWorkerFrame *frame, Reply *reply)
                    g_strerror (errsv));
       return;
     }
-  reply->kind = UC_WORKER_KIND_REPLY;
-  reply->payload = g_bytes_ref (worker->empty);
+  reply_empty (worker, reply);
   g_array_append_val (reply->fds, fd);
 }
 
@@ -249,9 +259,7 @@ do_hold (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint64 *key;
   UcFd *held;
 
-  if (!expect_fds (reply, frame, 1))
-    return;
-  request = request_value (reply, frame, "(t)");
+  request = request_args (reply, frame, 1, "(t)");
   if (request == NULL)
     return;
   g_variant_get (request, "(t)", &handle);
@@ -266,8 +274,7 @@ do_hold (Worker *worker, UcWorkerFrame *frame, Reply *reply)
    * descriptor, closing it. */
   g_hash_table_replace (worker->held, key, held);
 
-  reply->kind = UC_WORKER_KIND_REPLY;
-  reply->payload = g_bytes_ref (worker->empty);
+  reply_empty (worker, reply);
 }
 
 static void
@@ -282,9 +289,7 @@ do_append (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint64 offset;
   UcFd *held;
 
-  if (!expect_fds (reply, frame, 0))
-    return;
-  request = request_value (reply, frame, "(ttay)");
+  request = request_args (reply, frame, 0, "(ttay)");
   if (request == NULL)
     return;
   g_variant_get (request, "(tt@ay)", &handle, &offset, &data_value);
@@ -293,9 +298,8 @@ do_append (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   held = g_hash_table_lookup (worker->held, &handle);
   if (held == NULL)
     {
-      reply_errno (reply, EBADF,
-                   _ ("no descriptor is held under handle %" G_GUINT64_FORMAT),
-                   handle);
+      reply_errno (reply, EBADF, _ ("no descriptor is held under handle %llu"),
+                   (unsigned long long) handle);
       return;
     }
   if (offset > G_MAXINT64 || length > G_MAXINT64 - offset)
@@ -318,15 +322,14 @@ do_append (Worker *worker, UcWorkerFrame *frame, Reply *reply)
           int errsv = n < 0 ? errno : EIO;
 
           reply_errno (reply, errsv,
-                       _ ("cannot write %" G_GSIZE_FORMAT
-                          " bytes at offset %" G_GUINT64_FORMAT ": %s"),
-                       length - done, offset + done, g_strerror (errsv));
+                       _ ("cannot write %zu bytes at offset %llu: %s"),
+                       length - done, (unsigned long long) (offset + done),
+                       g_strerror (errsv));
           return;
         }
       done += (gsize) n;
     }
-  reply->kind = UC_WORKER_KIND_REPLY;
-  reply->payload = g_bytes_ref (worker->empty);
+  reply_empty (worker, reply);
 }
 
 static void
@@ -335,9 +338,7 @@ do_release (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   g_autoptr (GVariant) request = NULL;
   guint64 handle;
 
-  if (!expect_fds (reply, frame, 0))
-    return;
-  request = request_value (reply, frame, "(t)");
+  request = request_args (reply, frame, 0, "(t)");
   if (request == NULL)
     return;
   g_variant_get (request, "(t)", &handle);
@@ -345,8 +346,7 @@ do_release (Worker *worker, UcWorkerFrame *frame, Reply *reply)
    * restart finds nothing, and that is its goal reached. */
   g_hash_table_remove (worker->held, &handle);
 
-  reply->kind = UC_WORKER_KIND_REPLY;
-  reply->payload = g_bytes_ref (worker->empty);
+  reply_empty (worker, reply);
 }
 
 static void
@@ -357,9 +357,7 @@ do_system_stats (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   g_autofree const char **paths = NULL;
   guint32 daemon_pid;
 
-  if (!expect_fds (reply, frame, 0))
-    return;
-  request = request_value (reply, frame, "(uaay)");
+  request = request_args (reply, frame, 0, "(uaay)");
   if (request == NULL)
     return;
   g_variant_get (request, "(u@aay)", &daemon_pid, &paths_value);
@@ -383,6 +381,9 @@ check_request_header (const UcWorkerHeader *header,
   return TRUE;
 }
 
+/* Sends @reply to @request.  Its descriptors go in a #GUnixFDList that
+ * takes them over (no duplicate is made) and closes them once the frame
+ * is sent, or not: this process keeps none of what it hands over. */
 static gboolean
 send_reply (Worker *worker,
             const UcWorkerFrame *request,
@@ -391,6 +392,7 @@ send_reply (Worker *worker,
 {
   UcWorkerHeader header = { 0 };
   guint8 bytes[UC_WORKER_HEADER_SIZE];
+  g_autoptr (GUnixFDList) fds = NULL;
   gsize offset = 0;
   gsize length = g_bytes_get_size (reply->payload);
 
@@ -401,38 +403,37 @@ send_reply (Worker *worker,
   header.n_fds = (guint16) reply->fds->len;
   uc_worker_header_pack (&header, bytes);
 
-  return uc_worker_send_frame (
-    worker->fd, bytes, g_bytes_get_data (reply->payload, NULL), length,
-    (const int *) (gpointer) reply->fds->data, reply->fds->len, &offset, error);
+  if (reply->fds->len > 0)
+    {
+      gsize n_fds = 0;
+      g_autofree int *taken = g_array_steal (reply->fds, &n_fds);
+
+      fds = g_unix_fd_list_new_from_array (taken, (int) n_fds);
+    }
+  return uc_worker_send_frame (worker->socket, bytes,
+                               g_bytes_get_data (reply->payload, NULL), length,
+                               fds, &offset, error);
 }
+
+typedef void (*MethodFunc) (Worker *worker, UcWorkerFrame *frame, Reply *reply);
+
+/* Each method's implementation, by id. */
+static const MethodFunc methods[] = {
+  [UC_WORKER_METHOD_PING] = do_ping,
+  [UC_WORKER_METHOD_OPEN] = do_open,
+  [UC_WORKER_METHOD_HOLD] = do_hold,
+  [UC_WORKER_METHOD_APPEND] = do_append,
+  [UC_WORKER_METHOD_RELEASE] = do_release,
+  [UC_WORKER_METHOD_SYSTEM_STATS] = do_system_stats,
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (methods) == UC_WORKER_METHOD_LAST + 1);
 
 static void
 serve (Worker *worker, UcWorkerFrame *frame, Reply *reply)
 {
-  switch ((UcWorkerMethod) frame->header.method)
-    {
-      case UC_WORKER_METHOD_PING:
-        do_ping (worker, frame, reply);
-        break;
-      case UC_WORKER_METHOD_OPEN:
-        do_open (worker, frame, reply);
-        break;
-      case UC_WORKER_METHOD_HOLD:
-        do_hold (worker, frame, reply);
-        break;
-      case UC_WORKER_METHOD_APPEND:
-        do_append (worker, frame, reply);
-        break;
-      case UC_WORKER_METHOD_RELEASE:
-        do_release (worker, frame, reply);
-        break;
-      case UC_WORKER_METHOD_SYSTEM_STATS:
-        do_system_stats (worker, frame, reply);
-        break;
-      default:
-        /* uc_worker_header_unpack() lets known methods through only. */
-        g_assert_not_reached ();
-    }
+  /* uc_worker_header_unpack() lets known methods through only. */
+  methods[frame->header.method](worker, frame, reply);
 }
 
 static void die (const char *format, ...) G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN;
@@ -454,13 +455,12 @@ int
 main (int argc, char **argv)
 {
   g_autoptr (UcWorkerReader) reader = NULL;
-  Worker worker = { UC_WORKER_FD, NULL, NULL };
+  g_autoptr (GError) socket_error = NULL;
+  Worker worker = { NULL, NULL, NULL, NULL };
   struct stat st;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  uc_i18n_init ();
   g_set_prgname ("unixctld-worker");
   g_log_writer_default_set_use_stderr (TRUE);
 
@@ -481,10 +481,24 @@ main (int argc, char **argv)
   if (getppid () == 1)
     return EXIT_SUCCESS;
 
+  /* Blocking (the default): g_socket_receive_message() and
+   * g_socket_send_message() wait until they can proceed.  GSocket makes
+   * the descriptor non-blocking and emulates that with poll(): a read
+   * that finds nothing costs recvmsg(), poll() and recvmsg() again, which
+   * is every read of a worker that waits for its next request.  Only
+   * timeouts and cancellation need the emulation, and this loop has
+   * neither: the descriptor goes back to blocking in the kernel, so that
+   * a read is one recvmsg().  (Should that fail, the emulation still
+   * works.) */
+  worker.socket = g_socket_new_from_fd (UC_WORKER_FD, &socket_error);
+  if (worker.socket == NULL)
+    die (_ ("descriptor %d: %s"), UC_WORKER_FD, socket_error->message);
+  g_unix_set_fd_nonblocking (UC_WORKER_FD, FALSE, NULL);
   worker.held =
     g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, held_fd_free);
   worker.empty = g_bytes_new_static ("", 0);
-  reader = uc_worker_reader_new (FALSE, check_request_header, NULL);
+  worker.type_cache = uc_worker_type_cache_new ();
+  reader = uc_worker_reader_new (worker.socket, check_request_header, NULL);
 
   for (;;)
     {
@@ -492,16 +506,18 @@ main (int argc, char **argv)
       g_autoptr (GError) error = NULL;
       g_auto (Reply) reply = { 0 };
 
-      switch (uc_worker_reader_read (reader, worker.fd, &frame, &error))
+      switch (uc_worker_reader_read (reader, &frame, &error))
         {
           case UC_WORKER_READ_FRAME:
             break;
           case UC_WORKER_READ_EOF:
             g_hash_table_unref (worker.held);
             g_bytes_unref (worker.empty);
+            g_ptr_array_unref (worker.type_cache);
+            g_object_unref (worker.socket);
             return EXIT_SUCCESS;
           case UC_WORKER_READ_AGAIN:
-            die ("the socket is non-blocking");
+            die (_ ("the socket is non-blocking"));
           case UC_WORKER_READ_FAILED:
           default:
             die (_ ("reading a request: %s"), error->message);

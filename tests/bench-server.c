@@ -6,12 +6,13 @@
  * raw-socket client, so the figures differ only by the server:
  *
  *  1. one connection, sequential `version` requests, client and server
- *     pinned to the same CPU: requests/s and server CPU µs per request;
+ *     pinned to the same CPU: requests/s and server CPU µs per request,
+ *     the medians of rounds that take turns between the servers;
  *  2. 1,000 concurrent connections, each sending `version` as soon as the
  *     previous reply arrives: aggregate requests/s, p99 latency, the time
  *     to open them all and the connects refused;
  *  3. one-shot `unixctl -t SOCKET version` against `ovs-appctl -t SOCKET
- *     version`, both against the same server;
+ *     version`, both against the same server, taking turns;
  *  4. resident memory after start and after the 1,000-connection run.
  *
  * The targets of the issue are printed beside each ratio.  Nothing here
@@ -28,6 +29,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -38,7 +40,11 @@
 
 extern char **environ;
 
-#define SEQUENTIAL_SECONDS     2.0
+/* The sequential figures are the medians of rounds that alternate
+ * between the two servers, so that a change in the machine's load during
+ * the run weighs on both alike. */
+#define SEQUENTIAL_ROUNDS      5
+#define SEQUENTIAL_SECONDS     0.6
 #define CONCURRENT_CONNECTIONS 1000
 #define CONCURRENT_SECONDS     3.0
 #define ONESHOT_RUNS           30
@@ -256,8 +262,18 @@ target_stop (Target *target)
   g_clear_pointer (&target->socket_path, g_free);
 }
 
-static void
-measure_sequential (Target *target, Figures *fig)
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* One round: requests/s, and the server's CPU µs per request in
+ * @cpu_us. */
+static double
+measure_sequential_round (Target *target, double *cpu_us)
 {
   char buf[READ_CHUNK];
   ReplyScanner scanner = { 0 };
@@ -285,7 +301,14 @@ measure_sequential (Target *target, Figures *fig)
         g_error ("%s: write failed: %s", target->label, g_strerror (errno));
       while (replies == 0)
         {
-          ssize_t r = read (fd, buf, sizeof buf);
+          struct pollfd pfd = { .fd = fd, .events = POLLIN };
+          ssize_t r;
+
+          /* Wait in poll(), as ovs-appctl does: a blocking read() is
+           * also woken each time the server's read frees buffer space. */
+          while (poll (&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+          r = read (fd, buf, sizeof buf);
 
           if (r <= 0)
             g_error ("%s: connection lost", target->label);
@@ -296,11 +319,36 @@ measure_sequential (Target *target, Figures *fig)
     }
   while (elapsed < SEQUENTIAL_SECONDS);
 
-  fig->seq_rate = n / elapsed;
-  fig->seq_cpu_us = (read_cpu_us (target->pid) - cpu_start) / n;
+  *cpu_us = (read_cpu_us (target->pid) - cpu_start) / n;
   close (fd);
   unpin (target->pid);
   unpin (0);
+  return n / elapsed;
+}
+
+static double
+median (double *values, guint n)
+{
+  qsort (values, n, sizeof *values, compare_doubles);
+  return values[n / 2];
+}
+
+/* Rounds that take turns between @targets (a NULL-terminated array of at
+ * most two); each target's figures are the medians of its rounds. */
+static void
+measure_sequential (Target *const *targets, Figures *const *figs)
+{
+  double rates[2][SEQUENTIAL_ROUNDS], cpu[2][SEQUENTIAL_ROUNDS];
+
+  for (guint round = 0; round < SEQUENTIAL_ROUNDS; round++)
+    for (guint t = 0; t < 2 && targets[t] != NULL; t++)
+      rates[t][round] = measure_sequential_round (targets[t], &cpu[t][round]);
+
+  for (guint t = 0; t < 2 && targets[t] != NULL; t++)
+    {
+      figs[t]->seq_rate = median (rates[t], SEQUENTIAL_ROUNDS);
+      figs[t]->seq_cpu_us = median (cpu[t], SEQUENTIAL_ROUNDS);
+    }
 }
 
 typedef struct
@@ -309,14 +357,6 @@ typedef struct
   double sent_at;
   ReplyScanner scanner;
 } BenchConn;
-
-static int
-compare_doubles (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return (x > y) - (x < y);
-}
 
 static void
 measure_concurrent (Target *target, Figures *fig)
@@ -413,34 +453,60 @@ measure_concurrent (Target *target, Figures *fig)
   close (ep);
 }
 
-/* Mean wall time of `PROGRAM -t SOCKET version`, spawned with
- * posix_spawn so that the harness adds as little as possible. */
+/* Wall time of one `PROGRAM -t SOCKET version`, spawned with
+ * posix_spawn so that the harness adds as little as possible.  Returns
+ * it in seconds, or a negative value if the run failed. */
 static double
-measure_oneshot (const char *program, const char *socket_path)
+run_oneshot (const char *program,
+             const char *socket_path,
+             const posix_spawn_file_actions_t *actions)
 {
   const char *argv[] = { program, "-t", socket_path, "version", NULL };
+  double start = now_s ();
+  pid_t pid;
+  int status;
+
+  if (posix_spawn (&pid, program, actions, NULL, (char **) argv, environ) != 0)
+    return -1;
+  waitpid (pid, &status, 0);
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return -1;
+  return now_s () - start;
+}
+
+/* Mean wall time, in ms, of a one-shot `version` by each of @programs
+ * (%NULL-terminated, at most 2), stored in @means_ms.  The runs take
+ * turns, so that a change in the machine's load while they run weighs on
+ * each program alike.  A failed run makes its program's mean -1. */
+static void
+measure_oneshot (const char *const *programs,
+                 const char *socket_path,
+                 double *means_ms)
+{
   posix_spawn_file_actions_t actions;
-  double start, total = 0;
+  double total[2] = { 0, 0 };
+  gboolean failed[2] = { FALSE, FALSE };
+  guint n;
+
+  for (n = 0; programs[n] != NULL; n++)
+    g_assert (n < G_N_ELEMENTS (total));
 
   posix_spawn_file_actions_init (&actions);
   posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, "/dev/null",
                                     O_WRONLY, 0);
   for (guint i = 0; i < ONESHOT_RUNS; i++)
-    {
-      pid_t pid;
-      int status;
+    for (guint p = 0; p < n; p++)
+      {
+        double elapsed = run_oneshot (programs[p], socket_path, &actions);
 
-      start = now_s ();
-      if (posix_spawn (&pid, program, &actions, NULL, (char **) argv,
-                       environ) != 0)
-        return -1;
-      waitpid (pid, &status, 0);
-      total += now_s () - start;
-      if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-        return -1;
-    }
+        if (elapsed < 0)
+          failed[p] = TRUE;
+        total[p] += elapsed;
+      }
   posix_spawn_file_actions_destroy (&actions);
-  return total / ONESHOT_RUNS * 1000.0;
+
+  for (guint p = 0; p < n; p++)
+    means_ms[p] = failed[p] ? -1 : total[p] / ONESHOT_RUNS * 1000.0;
 }
 
 static void
@@ -544,20 +610,31 @@ main (int argc, char **argv)
   if (have_ovsdb)
     ft.rss_start_kib = read_rss_kib (theirs.pid);
 
-  measure_sequential (&ours, &fo);
-  if (have_ovsdb)
-    measure_sequential (&theirs, &ft);
+  {
+    Target *const targets[] = { &ours, have_ovsdb ? &theirs : NULL, NULL };
+    Figures *const figs[] = { &fo, &ft };
+
+    measure_sequential (targets, figs);
+  }
   measure_concurrent (&ours, &fo);
   if (have_ovsdb)
     measure_concurrent (&theirs, &ft);
   if (have_ovsdb && ovs_appctl != NULL)
     {
       /* Both CLIs against the same (real) server. */
-      fo.oneshot_ms = measure_oneshot (unixctl, theirs.socket_path);
-      ft.oneshot_ms = measure_oneshot (ovs_appctl, theirs.socket_path);
+      const char *const programs[] = { unixctl, ovs_appctl, NULL };
+      double means_ms[2];
+
+      measure_oneshot (programs, theirs.socket_path, means_ms);
+      fo.oneshot_ms = means_ms[0];
+      ft.oneshot_ms = means_ms[1];
     }
   else
-    fo.oneshot_ms = measure_oneshot (unixctl, ours.socket_path);
+    {
+      const char *const programs[] = { unixctl, NULL };
+
+      measure_oneshot (programs, ours.socket_path, &fo.oneshot_ms);
+    }
 
   g_print ("\n%-34s %12s %12s  %-6s %7s   %s\n", "measure", "unixctld",
            "ovsdb-server", "unit", "better", "target");

@@ -4,11 +4,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <glib.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
+#include <gio/gunixfdmessage.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "uc-worker-protocol.h"
@@ -28,19 +28,30 @@
  * calls replayed to it succeed.
  *
  * Modes that answer a ping expect one with no descriptors.
+ *
+ * Frames go through the real writer (uc_worker_send_frame(), on a
+ * blocking #GSocket), even broken ones, as long as it can send them;
+ * what it never sends (descriptors apart from a frame's first byte, more
+ * of them than the header announces) goes with a g_socket_send_message()
+ * of its own.  Descriptors cut off by the kernel (MSG_CTRUNC) cannot be
+ * provoked from here: GLib's receive buffer holds more than one message
+ * can carry, so /worker/protocol/ctrunc runs the daemon's reader out of
+ * descriptors instead.
  */
 
+/* Descriptor 3, blocking. */
+static GSocket *worker_socket;
+
 static void
-send_raw (const guint8 *header,
-          const void *payload,
-          gsize length,
-          const int *fds,
-          guint n_fds)
+send_frame (const guint8 *header,
+            const void *payload,
+            gsize length,
+            GUnixFDList *fds)
 {
   g_autoptr (GError) error = NULL;
   gsize offset = 0;
 
-  if (!uc_worker_send_frame (UC_WORKER_FD, header, payload, length, fds, n_fds,
+  if (!uc_worker_send_frame (worker_socket, header, payload, length, fds,
                              &offset, &error))
     {
       /* Killed for what it sent before: nothing to say. */
@@ -50,36 +61,34 @@ send_raw (const guint8 *header,
     }
 }
 
-/* Sends @data with @n_fds copies of standard input's descriptor, in one
- * sendmsg(), bypassing every check of uc_worker_send_frame(). */
-static void
-send_with_fds (const void *data, gsize length, guint n_fds)
+/* A list with a copy of standard input's descriptor. */
+static GUnixFDList *
+stdin_copy (void)
 {
-  union
-  {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE (sizeof (int) * 64)];
-  } control;
-  struct iovec iov = { (void *) data, length };
-  struct msghdr msg = { 0 };
-  struct cmsghdr *cmsg;
-  int fds[64];
+  GUnixFDList *fds = g_unix_fd_list_new ();
 
-  g_assert (n_fds > 0 && n_fds <= G_N_ELEMENTS (fds));
-  for (guint i = 0; i < n_fds; i++)
-    fds[i] = STDIN_FILENO;
-  memset (&control, 0, sizeof control);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
-  cmsg = CMSG_FIRSTHDR (&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
-  memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
-  if (sendmsg (UC_WORKER_FD, &msg, MSG_NOSIGNAL) != (ssize_t) length)
-    g_error ("sendmsg: %s", g_strerror (errno));
+  if (g_unix_fd_list_append (fds, STDIN_FILENO, NULL) < 0)
+    g_error ("dup: %s", g_strerror (errno));
+  return fds;
+}
+
+/* Sends @data with a copy of standard input's descriptor in a
+ * #GUnixFDMessage, in one send, bypassing every check of
+ * uc_worker_send_frame() (which sends descriptors with a frame's first
+ * byte only, and as many as the header says). */
+static void
+send_with_fd (const void *data, gsize length)
+{
+  g_autoptr (GUnixFDList) fds = stdin_copy ();
+  g_autoptr (GSocketControlMessage) message =
+    g_unix_fd_message_new_with_fd_list (fds);
+  g_autoptr (GError) error = NULL;
+  GOutputVector vector = { data, length };
+
+  if (g_socket_send_message (worker_socket, NULL, &vector, 1, &message, 1,
+                             G_SOCKET_MSG_NONE, NULL,
+                             &error) != (gssize) length)
+    g_error ("send: %s", error != NULL ? error->message : "short");
 }
 
 /* A valid ping reply: the echo, no descriptors. */
@@ -133,87 +142,82 @@ misbehave (const char *mode, UcWorkerFrame *frame)
   pack (UC_WORKER_KIND_REPLY, request->method, request->id, length, 0, bytes);
 
   if (g_str_equal (mode, "good"))
-    send_raw (bytes, data, length, NULL, 0);
+    send_frame (bytes, data, length, NULL);
   else if (g_str_equal (mode, "bad-magic"))
     {
       bytes[0] ^= 0xff;
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "bad-version"))
     {
       bytes[4] = 9;
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "bad-kind"))
     {
       bytes[5] = 7;
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "reserved"))
     {
       bytes[23] = 1;
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "request-kind"))
     {
       pack (UC_WORKER_KIND_REQUEST, request->method, request->id, length, 0,
             bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "unknown-method"))
     {
       pack (UC_WORKER_KIND_REPLY, 99, request->id, length, 0, bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "wrong-method"))
     {
       pack (UC_WORKER_KIND_REPLY, UC_WORKER_METHOD_OPEN, request->id, length, 0,
             bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "wrong-id"))
     {
       pack (UC_WORKER_KIND_REPLY, request->method, request->id + 1000, length,
             0, bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "over-limit"))
     {
       pack (UC_WORKER_KIND_REPLY, request->method, request->id,
             (gsize) UC_WORKER_MAX_PAYLOAD + 1, 0, bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "more-fds"))
-    send_with_fds (bytes, sizeof bytes, 1);
+    send_with_fd (bytes, sizeof bytes);
   else if (g_str_equal (mode, "fewer-fds"))
     {
       pack (UC_WORKER_KIND_REPLY, request->method, request->id, length, 1,
             bytes);
-      send_raw (bytes, data, length, NULL, 0);
+      send_frame (bytes, data, length, NULL);
     }
   else if (g_str_equal (mode, "extra-reply-fd"))
     {
-      int fd = STDIN_FILENO;
+      g_autoptr (GUnixFDList) fds = stdin_copy ();
 
       pack (UC_WORKER_KIND_REPLY, request->method, request->id, length, 1,
             bytes);
-      send_raw (bytes, data, length, &fd, 1);
-    }
-  else if (g_str_equal (mode, "ctrunc"))
-    {
-      pack (UC_WORKER_KIND_REPLY, request->method, request->id, length,
-            UC_WORKER_MAX_FDS, bytes);
-      send_with_fds (bytes, sizeof bytes, UC_WORKER_MAX_FDS + 4);
+      send_frame (bytes, data, length, fds);
     }
   else if (g_str_equal (mode, "fd-after-first-byte"))
     {
-      send_raw (bytes, NULL, 0, NULL, 0);
-      send_with_fds (data, length, 1);
+      send_frame (bytes, NULL, 0, NULL);
+      send_with_fd (data, length);
     }
   else if (g_str_equal (mode, "truncated-header"))
     {
-      if (write (UC_WORKER_FD, bytes, 10) != 10)
-        g_error ("write: %s", g_strerror (errno));
+      if (g_socket_send (worker_socket, (const char *) bytes, 10, NULL, NULL) !=
+          10)
+        g_error ("cannot send half a header");
       _exit (EXIT_SUCCESS);
     }
   else if (g_str_equal (mode, "truncated-payload"))
@@ -222,7 +226,7 @@ misbehave (const char *mode, UcWorkerFrame *frame)
 
       pack (UC_WORKER_KIND_REPLY, request->method, request->id, length + 100, 0,
             bytes);
-      if (!uc_worker_send_frame (UC_WORKER_FD, bytes, data, length, NULL, 0,
+      if (!uc_worker_send_frame (worker_socket, bytes, data, length, NULL,
                                  &offset, NULL))
         g_error ("send failed");
       _exit (EXIT_SUCCESS);
@@ -232,8 +236,8 @@ misbehave (const char *mode, UcWorkerFrame *frame)
       guint8 junk[64];
 
       memset (junk, 0xab, sizeof junk);
-      send_raw (junk, junk + UC_WORKER_HEADER_SIZE,
-                sizeof junk - UC_WORKER_HEADER_SIZE, NULL, 0);
+      send_frame (junk, junk + UC_WORKER_HEADER_SIZE,
+                  sizeof junk - UC_WORKER_HEADER_SIZE, NULL);
     }
   else if (g_str_equal (mode, "bad-payload"))
     {
@@ -241,7 +245,7 @@ misbehave (const char *mode, UcWorkerFrame *frame)
 
       pack (UC_WORKER_KIND_REPLY, request->method, request->id, sizeof invalid,
             0, bytes);
-      send_raw (bytes, invalid, sizeof invalid, NULL, 0);
+      send_frame (bytes, invalid, sizeof invalid, NULL);
     }
   else if (g_str_equal (mode, "bad-error-payload"))
     {
@@ -250,7 +254,7 @@ misbehave (const char *mode, UcWorkerFrame *frame)
 
       pack (UC_WORKER_KIND_ERROR, request->method, request->id, sizeof invalid,
             0, bytes);
-      send_raw (bytes, invalid, sizeof invalid, NULL, 0);
+      send_frame (bytes, invalid, sizeof invalid, NULL);
     }
   else if (g_str_equal (mode, "max-reply"))
     {
@@ -258,8 +262,8 @@ misbehave (const char *mode, UcWorkerFrame *frame)
 
       pack (UC_WORKER_KIND_REPLY, request->method, request->id,
             g_bytes_get_size (big), 0, bytes);
-      send_raw (bytes, g_bytes_get_data (big, NULL), g_bytes_get_size (big),
-                NULL, 0);
+      send_frame (bytes, g_bytes_get_data (big, NULL), g_bytes_get_size (big),
+                  NULL);
     }
   else if (g_str_equal (mode, "reply-then-exit"))
     {
@@ -269,8 +273,8 @@ misbehave (const char *mode, UcWorkerFrame *frame)
 
       pack (UC_WORKER_KIND_REPLY, request->method, request->id,
             g_bytes_get_size (answer), 0, bytes);
-      send_raw (bytes, g_bytes_get_data (answer, NULL),
-                g_bytes_get_size (answer), NULL, 0);
+      send_frame (bytes, g_bytes_get_data (answer, NULL),
+                  g_bytes_get_size (answer), NULL);
       _exit (3);
     }
   else if (g_str_equal (mode, "exit-after-request"))
@@ -329,16 +333,20 @@ main (int argc, char **argv)
       return 3;
     }
 
-  reader = uc_worker_reader_new (FALSE, NULL, NULL);
+  worker_socket = g_socket_new_from_fd (UC_WORKER_FD, &error);
+  if (worker_socket == NULL)
+    g_error ("%s", error->message);
+  reader = uc_worker_reader_new (worker_socket, NULL, NULL);
   for (guint n = 0;; n++)
     {
       g_autoptr (UcWorkerFrame) frame = NULL;
 
-      switch (uc_worker_reader_read (reader, UC_WORKER_FD, &frame, &error))
+      switch (uc_worker_reader_read (reader, &frame, &error))
         {
           case UC_WORKER_READ_FRAME:
             break;
           case UC_WORKER_READ_EOF:
+            g_clear_object (&worker_socket);
             return EXIT_SUCCESS;
           case UC_WORKER_READ_AGAIN:
           case UC_WORKER_READ_FAILED:

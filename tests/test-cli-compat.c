@@ -864,6 +864,52 @@ test_ext_timeout (Fixture *fixture, gconstpointer user_data)
   }
 }
 
+/* Answers the options late, and the command later still, unless the
+ * client hangs up first. */
+static void
+script_slow_options (Fake *fake, GSocket *conn)
+{
+  fake_expect (
+    conn,
+    "{\"id\":0,\"method\":\"set-options\",\"params\":[\"--format\",\"json\"]}");
+  g_usleep (700 * 1000);
+  uc_test_send_text (conn, "{\"id\":0,\"result\":\"\",\"error\":null}");
+  fake_expect (conn, "{\"id\":1,\"method\":\"version\",\"params\":[]}");
+
+  /* The command's answer would come 1.4 s after the client started: in
+   * time for a client that gave each transaction a second of its own,
+   * never for one whose second covers the whole run, which hangs up
+   * first.  The outcome does not depend on how loaded the machine is. */
+  if (!g_socket_condition_timed_wait (conn, G_IO_IN, 700 * 1000, NULL, NULL))
+    uc_test_send_text (conn, "{\"id\":1,\"result\":{\"reply-format\":"
+                             "\"plain\",\"reply\":\"v\\n\"},\"error\":null}");
+  fake_expect_eof (conn);
+}
+
+/* --timeout bounds the whole run, as ovs-appctl's alarm() does, not each
+ * transaction: with --format json the command gets what the options left
+ * of it. */
+static void
+test_ext_timeout_shared (Fixture *fixture, gconstpointer user_data)
+{
+  g_auto (UcTestOutput) output = { 0 };
+  g_autofree char *expected = NULL;
+
+  if (!fixture->ready)
+    return;
+
+  start_fake (fixture, FALSE, script_slow_options, NULL, 1);
+  run_unixctl (fixture, &output, "--timeout=1", "--format=json", "-t",
+               fixture->fake->target, "version", NULL);
+  join_fake (fixture);
+
+  expected = g_strdup_printf ("unixctl: %s: timed out after 1 second\n",
+                              fixture->fake->target);
+  g_assert_cmpstr (output.out, ==, "");
+  g_assert_cmpstr (output.err, ==, expected);
+  g_assert_cmpint (output.status, ==, 3);
+}
+
 static void
 script_json_mode (Fake *fake, GSocket *conn)
 {
@@ -1135,6 +1181,7 @@ main (int argc, char **argv)
   ADD ("/cli-compat/ext/tcp-refused", 0, test_ext_tcp_refused);
   ADD ("/cli-compat/ext/echo-probe", 0, test_ext_echo_probe);
   ADD ("/cli-compat/ext/timeout", NEED_PYTHON, test_ext_timeout);
+  ADD ("/cli-compat/ext/timeout-shared", 0, test_ext_timeout_shared);
   ADD ("/cli-compat/ext/json", 0, test_ext_json);
   ADD ("/cli-compat/ext/json-unsupported", NEED_PYTHON,
        test_ext_json_unsupported);

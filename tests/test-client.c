@@ -173,7 +173,7 @@ connect_client (Fixture *fixture)
   g_autoptr (GError) error = NULL;
   UcClient *client;
 
-  client = uc_client_connect (fixture->stream_name, NULL, NULL, &error);
+  client = uc_client_connect (fixture->stream_name, NULL, -1, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (UC_IS_CLIENT (client));
   return client;
@@ -198,7 +198,7 @@ transact_expect_result (UcClient *client,
   g_autoptr (JsonNode) error_body = NULL;
   g_autoptr (GError) error = NULL;
 
-  g_assert_true (uc_client_transact (client, command, args, &result,
+  g_assert_true (uc_client_transact (client, command, args, -1, &result,
                                      &error_body, NULL, &error));
   g_assert_no_error (error);
   g_assert_null (error_body);
@@ -263,7 +263,7 @@ test_transact_error_shapes (Fixture *fixture, gconstpointer user_data)
       g_autoptr (JsonNode) error_body = NULL;
       g_autoptr (GError) error = NULL;
 
-      g_assert_true (uc_client_transact (client, "foo", NULL, &result,
+      g_assert_true (uc_client_transact (client, "foo", NULL, -1, &result,
                                          &error_body, NULL, &error));
       g_assert_no_error (error);
       g_assert_null (result);
@@ -276,8 +276,8 @@ test_transact_error_shapes (Fixture *fixture, gconstpointer user_data)
     g_autoptr (GError) error = NULL;
     g_autofree char *text = NULL;
 
-    g_assert_true (uc_client_transact (client, "foo", NULL, NULL, &error_body,
-                                       NULL, &error));
+    g_assert_true (uc_client_transact (client, "foo", NULL, -1, NULL,
+                                       &error_body, NULL, &error));
     g_assert_no_error (error);
     text = json_to_string (error_body, FALSE);
     g_assert_cmpstr (text, ==, "{\"code\":5}");
@@ -365,7 +365,7 @@ test_transact_closed (Fixture *fixture, gconstpointer user_data)
   start_server (fixture, serve_close);
   client = connect_client (fixture);
 
-  g_assert_false (uc_client_transact (client, "exit", NULL, &result,
+  g_assert_false (uc_client_transact (client, "exit", NULL, -1, &result,
                                       &error_body, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_null (result);
@@ -375,7 +375,7 @@ test_transact_closed (Fixture *fixture, gconstpointer user_data)
   /* The connection is over: later transactions fail at once. */
   g_clear_error (&error);
   g_assert_false (
-    uc_client_transact (client, "version", NULL, NULL, NULL, NULL, &error));
+    uc_client_transact (client, "version", NULL, -1, NULL, NULL, NULL, &error));
   g_assert_nonnull (error);
   g_assert_true (error->domain == G_IO_ERROR);
 }
@@ -399,7 +399,7 @@ test_transact_protocol_error (Fixture *fixture, gconstpointer user_data)
   g_test_expect_message ("jsonrpc", G_LOG_LEVEL_WARNING,
                          "*received bad JSON-RPC message*");
   g_assert_false (
-    uc_client_transact (client, "version", NULL, NULL, NULL, NULL, &error));
+    uc_client_transact (client, "version", NULL, -1, NULL, NULL, NULL, &error));
   g_test_assert_expected_messages ();
   g_assert_error (error, UC_ERROR, UC_ERROR_PROTOCOL);
 
@@ -437,8 +437,8 @@ test_transact_big (Fixture *fixture, gconstpointer user_data)
   start_server (fixture, serve_big);
   client = connect_client (fixture);
 
-  g_assert_true (uc_client_transact (client, "memory/show", NULL, &result, NULL,
-                                     NULL, &error));
+  g_assert_true (uc_client_transact (client, "memory/show", NULL, -1, &result,
+                                     NULL, NULL, &error));
   g_assert_no_error (error);
   text = json_node_get_string (result);
   g_assert_cmpuint (strlen (text), ==, BIG_RESULT_SIZE);
@@ -563,7 +563,7 @@ test_transact_cancel_sync (Fixture *fixture, gconstpointer user_data)
   client = connect_client (fixture);
 
   /* The server cancels once it has the request. */
-  g_assert_false (uc_client_transact (client, "slow", NULL, NULL, NULL,
+  g_assert_false (uc_client_transact (client, "slow", NULL, -1, NULL, NULL,
                                       fixture->cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
@@ -615,6 +615,53 @@ test_transact_cancel_async (Fixture *fixture, gconstpointer user_data)
   join_server (fixture);
 }
 
+/* /client/transact/deadline */
+
+static void
+serve_after_deadline (Fixture *fixture)
+{
+  server_expect (fixture, "{\"id\":0,\"method\":\"slow\",\"params\":[]}");
+  /* Half a reply, then nothing until the client has given up and gone
+   * on: the half it read must still be there for the next receive. */
+  server_send_text (fixture, "{\"id\":0,\"result\":\"la");
+  server_expect (fixture, "{\"id\":1,\"method\":\"fast\",\"params\":[]}");
+  server_send_text (fixture, "te\",\"error\":null}");
+  server_send_text (fixture, "{\"id\":1,\"result\":\"fast\",\"error\":null}");
+  g_assert_null (server_receive (fixture));
+}
+
+static void
+test_transact_deadline (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (UcClient) client = NULL;
+  g_autoptr (GError) error = NULL;
+  gint64 start, deadline;
+
+  start_server (fixture, serve_after_deadline);
+  client = connect_client (fixture);
+
+  start = g_get_monotonic_time ();
+  deadline = start + 200 * 1000;
+  g_assert_false (uc_client_transact (client, "slow", NULL, deadline, NULL,
+                                      NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time (), >=, deadline);
+
+  /* The connection is still good, and the late reply to the abandoned
+   * request is not taken for the next one's. */
+  transact_expect_result (client, "fast", NULL, "fast");
+
+  /* A deadline already passed fails before anything is sent: the
+   * server's script ends with the next thing it reads, the close. */
+  g_clear_error (&error);
+  g_assert_false (uc_client_transact (client, "never", NULL, start, NULL, NULL,
+                                      NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+
+  g_clear_object (&client);
+  join_server (fixture);
+}
+
 /* /client/connect/errors */
 
 static const Step version_script[] = {
@@ -630,23 +677,68 @@ test_connect_errors (Fixture *fixture, gconstpointer user_data)
   UcClient *client;
 
   missing = g_strconcat (fixture->stream_name, ".missing", NULL);
-  client = uc_client_connect (missing, NULL, NULL, &error);
+  client = uc_client_connect (missing, NULL, -1, NULL, &error);
   g_assert_null (client);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  client = uc_client_connect ("bogus:name", NULL, NULL, &error);
+  client = uc_client_connect ("bogus:name", NULL, -1, NULL, &error);
   g_assert_null (client);
   g_assert_error (error, UC_ERROR, UC_ERROR_INVALID_NAME);
   g_clear_error (&error);
 
   /* A relative unix: name resolves under the rundir given. */
   start_script (fixture, version_script);
-  client = uc_client_connect ("unix:fake.sock", fixture->dir, NULL, &error);
+  client = uc_client_connect ("unix:fake.sock", fixture->dir, -1, NULL, &error);
   g_assert_no_error (error);
   transact_expect_result (client, "version", NULL, "1.0\n");
   g_object_unref (client);
   join_server (fixture);
+}
+
+/* /client/connect/deadline */
+
+static void
+test_connect_deadline (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  UcClient *client;
+
+  /* Nothing is tried once the deadline has passed: the listener has no
+   * connection waiting afterwards. */
+  client = uc_client_connect (fixture->stream_name, NULL,
+                              g_get_monotonic_time (), NULL, &error);
+  g_assert_null (client);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+
+  g_socket_set_blocking (fixture->listener, FALSE);
+  g_clear_error (&error);
+  g_assert_null (g_socket_accept (fixture->listener, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
+/* /client/sync/no-task: what a one-shot program pays for.  GTask's class
+ * starts GIO's task thread pool, a thread that a CLI run would create
+ * for nothing; the sync calls on a unix: stream must never need it. */
+static void
+test_sync_no_task (Fixture *fixture, gconstpointer user_data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr (UcClient) client = NULL;
+
+      start_script (fixture, version_script);
+      client = connect_client (fixture);
+      transact_expect_result (client, "version", NULL, "1.0\n");
+      g_clear_object (&client);
+      join_server (fixture);
+
+      g_assert_null (g_type_class_peek (G_TYPE_TASK));
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
 }
 
 int
@@ -671,7 +763,10 @@ main (int argc, char **argv)
   ADD ("/client/transact/async-pipelined", test_transact_async_pipelined);
   ADD ("/client/transact/cancel-sync", test_transact_cancel_sync);
   ADD ("/client/transact/cancel-async", test_transact_cancel_async);
+  ADD ("/client/transact/deadline", test_transact_deadline);
   ADD ("/client/connect/errors", test_connect_errors);
+  ADD ("/client/connect/deadline", test_connect_deadline);
+  ADD ("/client/sync/no-task", test_sync_no_task);
 
 #undef ADD
 

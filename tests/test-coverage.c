@@ -27,56 +27,6 @@ UC_COVERAGE_DEFINE (test_never);
   "^[a-z0-9_]+ +[0-9]+\\.[0-9]/sec +[0-9]+\\.[0-9]{3}/sec +[0-9]+\\." \
   "[0-9]{4}/sec   total: [0-9]+$"
 
-/* A command's answer, when a server answers in-process. */
-typedef struct
-{
-  gboolean done;
-  gboolean success;
-  JsonNode *body; /* (owned) (nullable) */
-} Reply;
-
-static void
-reply_clear (Reply *reply)
-{
-  g_clear_pointer (&reply->body, json_node_unref);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reply, reply_clear)
-
-static void
-on_reply (UcRequest *request,
-          gboolean success,
-          JsonNode *body,
-          gpointer user_data)
-{
-  Reply *reply = user_data;
-
-  reply->done = TRUE;
-  reply->success = success;
-  reply->body = json_node_ref (body);
-}
-
-/* Runs @argv on @server in @format and waits for the answer. */
-static void
-call (UcServer *server,
-      UcOutputFormat format,
-      const char *const *argv,
-      Reply *reply)
-{
-  g_autoptr (UcRequest) request =
-    uc_request_new (argv, format, NULL, on_reply, reply, NULL);
-
-  uc_server_dispatch (server, request);
-  uc_test_wait_until (reply->done);
-}
-
-static const char *
-reply_text (const Reply *reply)
-{
-  g_assert_true (JSON_NODE_HOLDS_VALUE (reply->body));
-  return json_node_get_string (reply->body);
-}
-
 /* @name's line in @text, or NULL. */
 static char *
 find_line (const char *text, const char *name)
@@ -321,61 +271,64 @@ test_commands (void)
   g_assert_cmpstr (uc_server_get_usage (server, "coverage/show"), ==, "");
 
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, read_alpha, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, read_alpha, &reply);
     g_assert_true (reply.success);
     expected = g_strdup_printf ("%" G_GUINT64_FORMAT "\n",
                                 uc_coverage_counter_test_alpha.total);
-    g_assert_cmpstr (reply_text (&reply), ==, expected);
+    g_assert_cmpstr (uc_test_reply_get_text (&reply), ==, expected);
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, read_never, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, read_never, &reply);
     g_assert_true (reply.success);
-    g_assert_cmpstr (reply_text (&reply), ==, "0\n");
+    g_assert_cmpstr (uc_test_reply_get_text (&reply), ==, "0\n");
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, read_none, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, read_none, &reply);
     g_assert_false (reply.success);
-    g_assert_cmpstr (reply_text (&reply), ==, "No such counter\n");
+    g_assert_cmpstr (uc_test_reply_get_text (&reply), ==, "No such counter\n");
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, read_bare, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, read_bare, &reply);
     g_assert_false (reply.success);
-    g_assert_cmpstr (reply_text (&reply), ==,
+    g_assert_cmpstr (uc_test_reply_get_text (&reply), ==,
                      "\"coverage/read-counter\" command requires at least 1 "
                      "arguments\n");
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_JSON, read_alpha, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_JSON, read_alpha, &reply);
     g_assert_true (reply.success);
     g_assert_true (JSON_NODE_HOLDS_VALUE (reply.body));
     g_assert_cmpint (json_node_get_int (reply.body), ==,
                      (gint64) uc_coverage_counter_test_alpha.total);
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, show, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, show, &reply);
     g_assert_true (reply.success);
-    g_assert_true (g_str_has_prefix (reply_text (&reply), "Event coverage"));
-    g_assert_nonnull (strstr (reply_text (&reply), "\ntest_alpha "));
-    g_assert_true (g_str_has_suffix (reply_text (&reply), " never hit\n"));
+    g_assert_true (
+      g_str_has_prefix (uc_test_reply_get_text (&reply), "Event coverage"));
+    g_assert_nonnull (
+      strstr (uc_test_reply_get_text (&reply), "\ntest_alpha "));
+    g_assert_true (
+      g_str_has_suffix (uc_test_reply_get_text (&reply), " never hit\n"));
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
     JsonObject *object;
     JsonObject *alpha;
 
-    call (server, UC_OUTPUT_FORMAT_JSON, show, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_JSON, show, &reply);
     g_assert_true (reply.success);
     g_assert_true (JSON_NODE_HOLDS_OBJECT (reply.body));
     object = json_node_get_object (reply.body);

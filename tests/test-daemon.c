@@ -82,21 +82,12 @@ fixture_tear_down (Fixture *fixture, gconstpointer user_data)
   g_clear_pointer (&fixture->rundir, g_free);
 }
 
-/* A launcher with both output streams piped and a UTF-8 locale, so that
- * messages compare byte for byte.  A test that fails aborts without its
- * tear-down: its daemons get SIGKILL then. */
+/* A launcher with both output streams piped. */
 static GSubprocessLauncher *
 new_launcher (void)
 {
-  GSubprocessLauncher *launcher = g_subprocess_launcher_new (
-    G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "OVS_RUNDIR");
-  g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
-  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
-                                         GINT_TO_POINTER (SIGKILL), NULL);
-  return launcher;
+  return uc_test_daemon_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                      G_SUBPROCESS_FLAGS_STDERR_PIPE);
 }
 
 /* Runs unixctld with @args (NULL-terminated).  With @rundir set, the
@@ -107,20 +98,9 @@ spawn_with (Fixture *fixture,
             gboolean rundir,
             const char *const *args)
 {
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GError) error = NULL;
-  GSubprocess *process;
+  GSubprocess *process =
+    uc_test_spawn_unixctld (launcher, rundir ? fixture->rundir : NULL, args);
 
-  g_ptr_array_add (argv, g_strdup (uc_test_built_program ("UNIXCTLD")));
-  if (rundir)
-    g_ptr_array_add (argv, g_strconcat ("--rundir=", fixture->rundir, NULL));
-  for (gsize i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (args[i]));
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_launcher_spawnv (
-    launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
   g_ptr_array_add (fixture->processes, process);
   return process;
 }

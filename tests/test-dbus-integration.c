@@ -116,15 +116,10 @@ spawn_daemon (Fixture *fixture,
               const char *notify_socket,
               const char *const *args)
 {
-  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (
+  g_autoptr (GSubprocessLauncher) launcher = uc_test_daemon_launcher_new (
     G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GError) error = NULL;
   GSubprocess *process;
 
-  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
-  g_subprocess_launcher_unsetenv (launcher, "OVS_RUNDIR");
-  g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
   if (fixture->bus != NULL)
     g_subprocess_launcher_setenv (launcher, "DBUS_SESSION_BUS_ADDRESS",
                                   g_test_dbus_get_bus_address (fixture->bus),
@@ -136,18 +131,8 @@ spawn_daemon (Fixture *fixture,
                                   TRUE);
   else
     g_subprocess_launcher_unsetenv (launcher, "NOTIFY_SOCKET");
-  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
-                                         GINT_TO_POINTER (SIGKILL), NULL);
 
-  g_ptr_array_add (argv, g_strdup (uc_test_built_program ("UNIXCTLD")));
-  g_ptr_array_add (argv, g_strconcat ("--rundir=", rundir, NULL));
-  for (gsize i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (args[i]));
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_launcher_spawnv (
-    launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
+  process = uc_test_spawn_unixctld (launcher, rundir, args);
   g_ptr_array_add (fixture->processes, process);
   return process;
 }

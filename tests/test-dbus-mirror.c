@@ -62,15 +62,6 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CallResult, call_result_clear)
 /* Commands. */
 
 static void
-cmd_echo (UcRequest *request, gpointer user_data)
-{
-  g_autofree char *text =
-    g_strjoinv (" ", (char **) uc_request_get_argv (request) + 1);
-
-  uc_request_reply (request, text);
-}
-
-static void
 cmd_fail (UcRequest *request, gpointer user_data)
 {
   uc_request_reply_error (request, user_data);
@@ -167,8 +158,8 @@ setup (Fixture *fixture, gconstpointer user_data)
   fixture->deferred = g_ptr_array_new_with_free_func (g_object_unref);
 
   fixture->server = uc_server_new ("unixctld", "1.2.3");
-  uc_server_register (fixture->server, "echo", "ARG...", 1, 3, cmd_echo, NULL,
-                      NULL);
+  uc_server_register (fixture->server, "echo", "ARG...", 1, 3, uc_test_cmd_echo,
+                      NULL, NULL);
   uc_server_register (fixture->server, "fail", "", 0, 0, cmd_fail,
                       (gpointer) "it failed", NULL);
   uc_server_register (fixture->server, "fail-nl", "", 0, 0, cmd_fail,
@@ -180,8 +171,8 @@ setup (Fixture *fixture, gconstpointer user_data)
   uc_server_register (fixture->server, "json", "", 0, 0, cmd_json, NULL, NULL);
   uc_server_register (fixture->server, "bytes", "", 0, 0, cmd_bytes, NULL,
                       NULL);
-  uc_server_register (fixture->server, "hidden", NULL, 0, 0, cmd_echo, NULL,
-                      NULL);
+  uc_server_register (fixture->server, "hidden", NULL, 0, 0, uc_test_cmd_echo,
+                      NULL, NULL);
   g_signal_connect (fixture->server, "exit-requested",
                     G_CALLBACK (on_exit_requested), fixture);
 
@@ -270,40 +261,19 @@ assert_dbus_error (CallResult *result, const char *name, const char *message)
 
 /* What the socket transport would send for @argv in @format: the body the
  * server gives a request, answered at once. */
-typedef struct
-{
-  gboolean answered;
-  gboolean success;
-  JsonNode *body; /* (owned) */
-} Direct;
-
-static void
-on_direct_reply (UcRequest *request,
-                 gboolean success,
-                 JsonNode *body,
-                 gpointer user_data)
-{
-  Direct *direct = user_data;
-
-  direct->answered = TRUE;
-  direct->success = success;
-  direct->body = json_node_copy (body);
-}
-
 static JsonNode *
 dispatch_direct (Fixture *fixture,
                  const char *const *argv,
                  UcOutputFormat format,
                  gboolean *success)
 {
-  Direct direct = { 0 };
-  g_autoptr (UcRequest) request =
-    uc_request_new (argv, format, NULL, on_direct_reply, &direct, NULL);
+  g_auto (UcTestReply) reply = { 0 };
+  g_autoptr (UcRequest) request = uc_test_request_new (argv, format, &reply);
 
   uc_server_dispatch (fixture->server, request);
-  g_assert_true (direct.answered);
-  *success = direct.success;
-  return direct.body;
+  g_assert_true (reply.done);
+  *success = reply.success;
+  return g_steal_pointer (&reply.body);
 }
 
 /* The socket's text body for @argv, which must be a string. */
@@ -427,110 +397,124 @@ check_error (Fixture *fixture,
   assert_dbus_error (&result, name, expected);
 }
 
-static void
-test_error_invalid_command (Fixture *fixture, gconstpointer user_data)
+/* A call that fails: its D-Bus error, and the message where the test
+ * spells it out (check_error() compares the rest with the socket's). */
+typedef struct
 {
-  const char *const unknown[] = { "nope", "x", NULL };
-  const char *const control[] = { "a\tb\x01", NULL };
-  const char *const hidden_case[] = { "ECHO", "x", NULL };
+  const char *path;
+  const char *method; /* "Call" or "CallJson" */
+  const char *argv[6];
+  const char *name;
+  int code;
+  const char *message; /* (nullable) */
+} ErrorCase;
 
-  check_error (fixture, "Call", unknown,
-               "io.github.unixctld.Error.InvalidCommand",
-               UC_ERROR_INVALID_COMMAND);
-  check_error (fixture, "CallJson", unknown,
-               "io.github.unixctld.Error.InvalidCommand",
-               UC_ERROR_INVALID_COMMAND);
-  check_error (fixture, "Call", control,
-               "io.github.unixctld.Error.InvalidCommand",
-               UC_ERROR_INVALID_COMMAND);
-  check_error (fixture, "Call", hidden_case,
-               "io.github.unixctld.Error.InvalidCommand",
-               UC_ERROR_INVALID_COMMAND);
+#define INVALID_COMMAND "io.github.unixctld.Error.InvalidCommand"
+#define INVALID_ARGS    "io.github.unixctld.Error.InvalidArguments"
+#define FAILED          "io.github.unixctld.Error.Failed"
 
-  {
-    g_auto (CallResult) result = { 0 };
+static const ErrorCase error_cases[] = {
+  { "/dbus-mirror/error/invalid-command/unknown",
+    "Call",
+    { "nope", "x" },
+    INVALID_COMMAND,
+    UC_ERROR_INVALID_COMMAND,
+    "\"nope\" is not a valid command (use \"list-commands\" to see a list of "
+    "valid commands)" },
+  { "/dbus-mirror/error/invalid-command/unknown-json",
+    "CallJson",
+    { "nope", "x" },
+    INVALID_COMMAND,
+    UC_ERROR_INVALID_COMMAND,
+    NULL },
+  { "/dbus-mirror/error/invalid-command/control",
+    "Call",
+    { "a\tb\x01" },
+    INVALID_COMMAND,
+    UC_ERROR_INVALID_COMMAND,
+    "\"a\\tb\\u0001\" is not a valid command (use \"list-commands\" to see "
+    "a list of valid commands)" },
+  { "/dbus-mirror/error/invalid-command/case",
+    "Call",
+    { "ECHO", "x" },
+    INVALID_COMMAND,
+    UC_ERROR_INVALID_COMMAND,
+    NULL },
+  { "/dbus-mirror/error/invalid-args/too-few",
+    "Call",
+    { "echo" },
+    INVALID_ARGS,
+    UC_ERROR_INVALID_ARGS,
+    "\"echo\" command requires at least 1 arguments" },
+  { "/dbus-mirror/error/invalid-args/too-many",
+    "Call",
+    { "echo", "1", "2", "3", "4" },
+    INVALID_ARGS,
+    UC_ERROR_INVALID_ARGS,
+    "\"echo\" command takes at most 3 arguments" },
+  { "/dbus-mirror/error/invalid-args/too-many-json",
+    "CallJson",
+    { "echo", "1", "2", "3", "4" },
+    INVALID_ARGS,
+    UC_ERROR_INVALID_ARGS,
+    NULL },
+  { "/dbus-mirror/error/invalid-args/version",
+    "Call",
+    { "version", "x" },
+    INVALID_ARGS,
+    UC_ERROR_INVALID_ARGS,
+    NULL },
+  { "/dbus-mirror/error/invalid-args/set-options",
+    "Call",
+    { "set-options" },
+    INVALID_ARGS,
+    UC_ERROR_INVALID_ARGS,
+    NULL },
+  { "/dbus-mirror/error/failed/text",
+    "Call",
+    { "fail" },
+    FAILED,
+    UC_ERROR_FAILED,
+    "it failed" },
+  { "/dbus-mirror/error/failed/json",
+    "CallJson",
+    { "fail" },
+    FAILED,
+    UC_ERROR_FAILED,
+    NULL },
+  /* Only the one newline is dropped, so that a client adding one back
+   * prints exactly what the socket's client prints. */
+  { "/dbus-mirror/error/failed/newlines",
+    "Call",
+    { "fail-nl" },
+    FAILED,
+    UC_ERROR_FAILED,
+    "two lines\n" },
+  { "/dbus-mirror/error/failed/bad-format",
+    "Call",
+    { "set-options", "--format", "yaml" },
+    FAILED,
+    UC_ERROR_FAILED,
+    NULL },
+};
 
-    call_command (fixture, "Call", unknown, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.InvalidCommand",
-                       "\"nope\" is not a valid command (use "
-                       "\"list-commands\" to see a list of valid commands)");
-  }
-  {
-    g_auto (CallResult) result = { 0 };
-
-    call_command (fixture, "Call", control, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.InvalidCommand",
-                       "\"a\\tb\\u0001\" is not a valid command (use "
-                       "\"list-commands\" to see a list of valid commands)");
-  }
-}
+#undef INVALID_COMMAND
+#undef INVALID_ARGS
+#undef FAILED
 
 static void
-test_error_invalid_args (Fixture *fixture, gconstpointer user_data)
+test_error (Fixture *fixture, gconstpointer user_data)
 {
-  const char *const too_few[] = { "echo", NULL };
-  const char *const too_many[] = { "echo", "1", "2", "3", "4", NULL };
-  const char *const version[] = { "version", "x", NULL };
-  const char *const set_options[] = { "set-options", NULL };
+  const ErrorCase *t = user_data;
 
-  check_error (fixture, "Call", too_few,
-               "io.github.unixctld.Error.InvalidArguments",
-               UC_ERROR_INVALID_ARGS);
-  check_error (fixture, "CallJson", too_many,
-               "io.github.unixctld.Error.InvalidArguments",
-               UC_ERROR_INVALID_ARGS);
-  check_error (fixture, "Call", version,
-               "io.github.unixctld.Error.InvalidArguments",
-               UC_ERROR_INVALID_ARGS);
-  check_error (fixture, "Call", set_options,
-               "io.github.unixctld.Error.InvalidArguments",
-               UC_ERROR_INVALID_ARGS);
+  check_error (fixture, t->method, t->argv, t->name, t->code);
+  if (t->message != NULL)
+    {
+      g_auto (CallResult) result = { 0 };
 
-  {
-    g_auto (CallResult) result = { 0 };
-
-    call_command (fixture, "Call", too_few, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.InvalidArguments",
-                       "\"echo\" command requires at least 1 arguments");
-  }
-  {
-    g_auto (CallResult) result = { 0 };
-
-    call_command (fixture, "Call", too_many, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.InvalidArguments",
-                       "\"echo\" command takes at most 3 arguments");
-  }
-}
-
-static void
-test_error_failed (Fixture *fixture, gconstpointer user_data)
-{
-  const char *const fail[] = { "fail", NULL };
-  const char *const fail_nl[] = { "fail-nl", NULL };
-  const char *const bad_format[] = { "set-options", "--format", "yaml", NULL };
-
-  check_error (fixture, "Call", fail, "io.github.unixctld.Error.Failed",
-               UC_ERROR_FAILED);
-  check_error (fixture, "CallJson", fail, "io.github.unixctld.Error.Failed",
-               UC_ERROR_FAILED);
-  check_error (fixture, "Call", bad_format, "io.github.unixctld.Error.Failed",
-               UC_ERROR_FAILED);
-
-  {
-    g_auto (CallResult) result = { 0 };
-
-    call_command (fixture, "Call", fail, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.Failed", "it failed");
-  }
-  {
-    g_auto (CallResult) result = { 0 };
-
-    /* Only the one newline is dropped, so that a client adding one back
-     * prints exactly what the socket's client prints. */
-    call_command (fixture, "Call", fail_nl, &result);
-    assert_dbus_error (&result, "io.github.unixctld.Error.Failed",
-                       "two lines\n");
-  }
+      call_command (fixture, t->method, t->argv, &result);
+      assert_dbus_error (&result, t->name, t->message);
+    }
 }
 
 /* set-options: a format change has nothing to apply to, and is refused;
@@ -1206,9 +1190,9 @@ main (int argc, char **argv)
 
   ADD ("/dbus-mirror/call/text", test_call_text);
   ADD ("/dbus-mirror/call/json", test_call_json);
-  ADD ("/dbus-mirror/error/invalid-command", test_error_invalid_command);
-  ADD ("/dbus-mirror/error/invalid-args", test_error_invalid_args);
-  ADD ("/dbus-mirror/error/failed", test_error_failed);
+  for (gsize i = 0; i < G_N_ELEMENTS (error_cases); i++)
+    g_test_add (error_cases[i].path, Fixture, &error_cases[i], setup,
+                test_error, teardown);
   ADD ("/dbus-mirror/call/set-options", test_set_options);
   ADD ("/dbus-mirror/list-commands", test_list_commands);
   ADD ("/dbus-mirror/properties", test_properties);

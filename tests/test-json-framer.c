@@ -487,21 +487,31 @@ test_depth_custom (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (fixture->messages->len, ==, 2);
 }
 
+/* Feeds @text to a new framer with the default limits, @chunk bytes at
+ * a time. */
+static gboolean
+feed_fresh (Fixture *fixture,
+            const char *text,
+            gsize length,
+            gsize chunk,
+            GError **error)
+{
+  fixture_reset (fixture, UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
+                 UC_JSON_DEFAULT_MAX_DEPTH);
+  return feed_chunked (fixture, text, length, chunk, NULL, error);
+}
+
 static void
 assert_accepted (Fixture *fixture, const char *text, gsize length)
 {
   const gsize chunks[] = { length, 1 };
-  gsize i;
 
   /* Whole, and byte by byte (every split point of every sequence). */
-  for (i = 0; i < G_N_ELEMENTS (chunks); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (chunks); i++)
     {
       g_autoptr (GError) error = NULL;
-      gsize chunk = chunks[i];
 
-      fixture_reset (fixture, UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
-                     UC_JSON_DEFAULT_MAX_DEPTH);
-      if (!feed_chunked (fixture, text, length, chunk, NULL, &error))
+      if (!feed_fresh (fixture, text, length, chunks[i], &error))
         g_error ("refused %s: %s", text, error->message);
       g_assert_cmpuint (fixture->messages->len, ==, 1);
       g_assert_cmpmem (g_ptr_array_index (fixture->messages, 0), length, text,
@@ -517,16 +527,12 @@ assert_refused (Fixture *fixture,
                 const char *message_pattern)
 {
   const gsize chunks[] = { length, 1 };
-  gsize i;
 
-  for (i = 0; i < G_N_ELEMENTS (chunks); i++)
+  for (gsize i = 0; i < G_N_ELEMENTS (chunks); i++)
     {
       g_autoptr (GError) error = NULL;
-      gsize chunk = chunks[i];
 
-      fixture_reset (fixture, UC_JSON_DEFAULT_MAX_MESSAGE_SIZE,
-                     UC_JSON_DEFAULT_MAX_DEPTH);
-      if (feed_chunked (fixture, text, length, chunk, NULL, &error))
+      if (feed_fresh (fixture, text, length, chunks[i], &error))
         {
           g_autofree char *escaped = g_strescape (text, NULL);
 

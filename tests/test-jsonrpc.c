@@ -14,9 +14,7 @@
 #include "uc-error.h"
 #include "uc-jsonrpc.h"
 #include "uc-rate-limit.h"
-
-/* A safety net only: every wait ends on a condition long before this. */
-#define WAIT_TIMEOUT_S 30
+#include "uc-test-util.h"
 
 /* Larger than any socket buffer the tests leave in place. */
 #define BIG_RESULT_SIZE (1024 * 1024)
@@ -29,23 +27,6 @@ set_flag (gpointer user_data)
   *flag = TRUE;
   return G_SOURCE_REMOVE;
 }
-
-/* Runs the main context until @cond holds; fails the test if it does not
- * within WAIT_TIMEOUT_S. */
-#define wait_until(cond)                                             \
-  G_STMT_START                                                       \
-  {                                                                  \
-    gboolean timed_out_ = FALSE;                                     \
-    guint timeout_id_ =                                              \
-      g_timeout_add_seconds (WAIT_TIMEOUT_S, set_flag, &timed_out_); \
-                                                                     \
-    while (!(cond) && !timed_out_)                                   \
-      g_main_context_iteration (NULL, TRUE);                         \
-    if (timed_out_)                                                  \
-      g_error ("timed out waiting for %s", #cond);                   \
-    g_source_remove (timeout_id_);                                   \
-  }                                                                  \
-  G_STMT_END
 
 /* Dispatches everything that is ready now, without waiting.  Whatever has
  * not happened afterwards would not happen without a new event. */
@@ -84,7 +65,7 @@ run_in_dispatch (GSourceFunc func, gpointer data)
   Dispatch dispatch = { func, data, FALSE };
 
   g_idle_add (dispatch_cb, &dispatch);
-  wait_until (dispatch.ran);
+  uc_test_wait_until (dispatch.ran);
 }
 
 /* Results of async calls. */
@@ -225,7 +206,7 @@ wait_socket (GSocket *socket, GIOCondition condition)
 
   g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), &ready, NULL);
   g_source_attach (source, NULL);
-  wait_until (ready);
+  uc_test_wait_until (ready);
   g_source_destroy (source);
 }
 
@@ -382,7 +363,7 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
   g_assert_false (received.done);
 
   peer_write_string (fixture->peer, reply);
-  wait_until (received.done && flushed.done);
+  uc_test_wait_until (received.done && flushed.done);
   g_assert_no_error (flushed.error);
   g_assert_no_error (received.error);
   g_assert_cmpint (uc_jsonrpc_message_get_message_type (received.message), ==,
@@ -410,7 +391,7 @@ test_pipelined (Fixture *fixture, gconstpointer user_data)
   peer_write_string (fixture->peer, input);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_no_error (received.error);
   assert_request (received.message, "a", 1);
   /* One read took all three. */
@@ -419,13 +400,13 @@ test_pipelined (Fixture *fixture, gconstpointer user_data)
   result_clear (&received);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_no_error (received.error);
   assert_request (received.message, "b", 2);
   result_clear (&received);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_no_error (received.error);
   assert_request (received.message, "c", 3);
   result_clear (&received);
@@ -439,7 +420,7 @@ test_pipelined (Fixture *fixture, gconstpointer user_data)
   g_assert_false (received.done);
   peer_write_string (fixture->peer,
                      "{\"method\":\"d\",\"params\":[],\"id\":4}");
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "d", 4);
   result_clear (&received);
 }
@@ -462,7 +443,7 @@ test_shared_buffer (Fixture *fixture, gconstpointer user_data)
                      "{\"method\":\"a1\",\"params\":[],\"id\":1}"
                      "{\"method\":\"a2\",\"params\":[],\"id\":2}");
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "a1", 1);
   result_clear (&received);
 
@@ -470,17 +451,17 @@ test_shared_buffer (Fixture *fixture, gconstpointer user_data)
                      "{\"method\":\"bb\",\"params\":[],\"id\":3}"
                      "{\"method\":\"b2\",\"params\":[],\"id\":4}");
   uc_jsonrpc_receive_async (other, NULL, on_received, &other_received);
-  wait_until (other_received.done);
+  uc_test_wait_until (other_received.done);
   assert_request (other_received.message, "bb", 3);
   result_clear (&other_received);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "a2", 2);
   result_clear (&received);
 
   uc_jsonrpc_receive_async (other, NULL, on_received, &other_received);
-  wait_until (other_received.done);
+  uc_test_wait_until (other_received.done);
   assert_request (other_received.message, "b2", 4);
   result_clear (&other_received);
 }
@@ -521,7 +502,7 @@ check_no_receive_while_unsent (Fixture *fixture, SecondArrival arrival)
     peer_write_string (fixture->peer, first);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "first", 1);
   result_clear (&received);
 
@@ -553,7 +534,7 @@ check_no_receive_while_unsent (Fixture *fixture, SecondArrival arrival)
   read = peer_read (fixture->peer, length);
   g_assert_true (memcmp (read, expected, length) == 0);
 
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_no_error (received.error);
   assert_request (received.message, "second", 2);
   g_assert_cmpuint (received.backlog, ==, 0);
@@ -615,7 +596,7 @@ test_flush (Fixture *fixture, gconstpointer user_data)
   g_assert_true (memcmp (read, first, first_length) == 0);
   g_assert_true (memcmp (read + first_length, second, second_length) == 0);
 
-  wait_until (flushed.done && flushed_again.done);
+  uc_test_wait_until (flushed.done && flushed_again.done);
   g_assert_no_error (flushed.error);
   g_assert_no_error (flushed_again.error);
   g_assert_cmpuint (flushed.backlog, ==, 0);
@@ -663,7 +644,7 @@ test_backlog_full (Fixture *fixture, gconstpointer user_data)
 
   /* The pending flush learns why. */
   g_assert_false (flushed.done);
-  wait_until (flushed.done);
+  uc_test_wait_until (flushed.done);
   g_assert_error (flushed.error, UC_ERROR, UC_ERROR_BACKLOG_FULL);
   g_clear_error (&flushed.error);
 
@@ -678,8 +659,9 @@ test_backlog_full (Fixture *fixture, gconstpointer user_data)
 typedef struct
 {
   const char *name;
-  gsize max_size; /* 0 for the default */
-  char *(*make_input) (void);
+  gsize max_size;             /* 0 for the default */
+  const char *input;          /* (nullable): what the peer sends */
+  char *(*make_input) (void); /* (nullable): or makes it, if large */
   int code;
   const char *log;
 } LimitCase;
@@ -718,60 +700,33 @@ make_too_complex (void)
   return g_string_free (input, FALSE);
 }
 
-static char *
-make_invalid_utf8 (void)
-{
-  return g_strdup ("{\"method\":\"\xff\xfe\",\"params\":[],\"id\":1}");
-}
-
-static char *
-make_not_object (void)
-{
-  return g_strdup ("[\"method\",\"params\",1]");
-}
-
-static char *
-make_unexpected_member (void)
-{
-  return g_strdup ("{\"method\":\"x\",\"params\":[],\"id\":1,\"foo\":2}");
-}
-
-static char *
-make_bad_json (void)
-{
-  return g_strdup ("{\"method\":\"x\",,\"params\":[],\"id\":1}");
-}
-
-static char *
-make_params_not_array (void)
-{
-  return g_strdup ("{\"method\":\"x\",\"params\":{},\"id\":1}");
-}
-
 static const LimitCase limit_cases[] = {
-  { "too-large", 1024, make_too_large, UC_ERROR_MESSAGE_TOO_LARGE,
+  { "too-large", 1024, NULL, make_too_large, UC_ERROR_MESSAGE_TOO_LARGE,
     "test#1: error parsing stream: *" },
-  { "too-deep", 0, make_too_deep, UC_ERROR_TOO_DEEP,
+  { "too-deep", 0, NULL, make_too_deep, UC_ERROR_TOO_DEEP,
     "test#1: error parsing stream: *" },
-  { "too-complex", 8192, make_too_complex, UC_ERROR_TOO_COMPLEX,
+  { "too-complex", 8192, NULL, make_too_complex, UC_ERROR_TOO_COMPLEX,
     "test#1: error parsing stream: *" },
-  { "invalid-utf8", 0, make_invalid_utf8, UC_ERROR_INVALID_UTF8,
+  { "invalid-utf8", 0, "{\"method\":\"\xff\xfe\",\"params\":[],\"id\":1}", NULL,
+    UC_ERROR_INVALID_UTF8, "test#1: error parsing stream: *" },
+  { "not-object", 0, "[\"method\",\"params\",1]", NULL, UC_ERROR_PROTOCOL,
     "test#1: error parsing stream: *" },
-  { "not-object", 0, make_not_object, UC_ERROR_PROTOCOL,
-    "test#1: error parsing stream: *" },
-  { "unexpected-member", 0, make_unexpected_member, UC_ERROR_PROTOCOL,
+  { "unexpected-member", 0,
+    "{\"method\":\"x\",\"params\":[],\"id\":1,\"foo\":2}", NULL,
+    UC_ERROR_PROTOCOL,
     "test#1: received bad JSON-RPC message: *unexpected member*" },
-  { "bad-json", 0, make_bad_json, UC_ERROR_PROTOCOL,
-    "test#1: received bad JSON-RPC message: *" },
-  { "params-not-array", 0, make_params_not_array, UC_ERROR_PROTOCOL,
-    "test#1: received bad JSON-RPC message: *" },
+  { "bad-json", 0, "{\"method\":\"x\",,\"params\":[],\"id\":1}", NULL,
+    UC_ERROR_PROTOCOL, "test#1: received bad JSON-RPC message: *" },
+  { "params-not-array", 0, "{\"method\":\"x\",\"params\":{},\"id\":1}", NULL,
+    UC_ERROR_PROTOCOL, "test#1: received bad JSON-RPC message: *" },
 };
 
 static void
 test_limit (Fixture *fixture, gconstpointer user_data)
 {
   const LimitCase *limit = user_data;
-  g_autofree char *input = limit->make_input ();
+  g_autofree char *input =
+    limit->input != NULL ? g_strdup (limit->input) : limit->make_input ();
   g_autoptr (GSocketConnection) other_local = NULL;
   g_autoptr (GSocketConnection) other_remote = NULL;
   g_autoptr (UcJsonrpc) other = NULL;
@@ -795,7 +750,7 @@ test_limit (Fixture *fixture, gconstpointer user_data)
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
   /* The connection may close before the peer is done writing. */
   peer_write (fixture->peer, input, strlen (input), TRUE);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_test_assert_expected_messages ();
 
   g_assert_error (received.error, UC_ERROR, limit->code);
@@ -805,7 +760,7 @@ test_limit (Fixture *fixture, gconstpointer user_data)
 
   /* The connection stays dead. */
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, UC_ERROR, limit->code);
   result_clear (&received);
 
@@ -813,7 +768,7 @@ test_limit (Fixture *fixture, gconstpointer user_data)
   g_assert_false (other_received.done);
   peer_write_string (g_socket_connection_get_socket (other_remote),
                      "{\"method\":\"ok\",\"params\":[],\"id\":9}");
-  wait_until (other_received.done);
+  uc_test_wait_until (other_received.done);
   g_assert_no_error (other_received.error);
   assert_request (other_received.message, "ok", 9);
   result_clear (&other_received);
@@ -836,7 +791,7 @@ test_eof_idle (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
 
   /* No warning: G_DEBUG=fatal-warnings would abort on one. */
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_true (uc_jsonrpc_is_closed (fixture->rpc));
   result_clear (&received);
@@ -857,7 +812,7 @@ test_eof_mid_message (Fixture *fixture, gconstpointer user_data)
   g_socket_shutdown (fixture->peer, FALSE, TRUE, &error);
   g_assert_no_error (error);
 
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_test_assert_expected_messages ();
   g_assert_error (received.error, UC_ERROR, UC_ERROR_PROTOCOL);
   g_assert_true (uc_jsonrpc_is_closed (fixture->rpc));
@@ -883,7 +838,7 @@ test_eof_after_request (Fixture *fixture, gconstpointer user_data)
   g_assert_no_error (error);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "echo", 1);
   result_clear (&received);
 
@@ -895,7 +850,7 @@ test_eof_after_request (Fixture *fixture, gconstpointer user_data)
   read = peer_read (fixture->peer, length);
   g_assert_true (memcmp (read, expected, length) == 0);
 
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   result_clear (&received);
   g_assert_cmpuint (peer_read_until_closed (fixture->peer), ==, 0);
@@ -917,7 +872,7 @@ test_read_error (Fixture *fixture, gconstpointer user_data)
   g_test_expect_message ("jsonrpc", G_LOG_LEVEL_WARNING,
                          "test#1: receive error: *");
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_test_assert_expected_messages ();
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_true (uc_jsonrpc_is_closed (fixture->rpc));
@@ -967,12 +922,12 @@ test_write_error (Fixture *fixture, gconstpointer user_data)
   state.received = &received;
   run_in_dispatch (send_in_dispatch, &state);
 
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
   result_clear (&received);
 
   uc_jsonrpc_flush_async (fixture->rpc, NULL, on_flushed, &flushed);
-  wait_until (flushed.done);
+  uc_test_wait_until (flushed.done);
   g_assert_error (flushed.error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
   g_clear_error (&flushed.error);
 }
@@ -1015,7 +970,7 @@ test_close_pending (Fixture *fixture, gconstpointer user_data)
   state.flushed = &flushed;
   run_in_dispatch (close_in_dispatch, &state);
 
-  wait_until (flushed.done && received.done);
+  uc_test_wait_until (flushed.done && received.done);
   g_assert_error (flushed.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   g_clear_error (&flushed.error);
@@ -1025,13 +980,13 @@ test_close_pending (Fixture *fixture, gconstpointer user_data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   result_clear (&received);
 
   /* The peer sees what was written, then the end; the stream is closed. */
   peer_read_until_closed (fixture->peer);
-  wait_until (g_io_stream_is_closed (G_IO_STREAM (fixture->local)));
+  uc_test_wait_until (g_io_stream_is_closed (G_IO_STREAM (fixture->local)));
   uc_jsonrpc_close (fixture->rpc);
 }
 
@@ -1058,12 +1013,12 @@ test_unref_pending (Fixture *fixture, gconstpointer user_data)
   /* The peer goes away without reading: the write fails. */
   g_io_stream_close (G_IO_STREAM (fixture->remote), NULL, &error);
   g_assert_no_error (error);
-  wait_until (flushed.done && received.done);
+  uc_test_wait_until (flushed.done && received.done);
   g_assert_nonnull (flushed.error);
   g_assert_nonnull (received.error);
   g_clear_error (&flushed.error);
   result_clear (&received);
-  wait_until (rpc == NULL);
+  uc_test_wait_until (rpc == NULL);
 }
 
 /* Dropping the last reference with only queued data closes at once. */
@@ -1085,7 +1040,7 @@ test_unref_queued (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (peer_read_until_closed (fixture->peer), <, BIG_RESULT_SIZE);
   /* The stream counts as closed once the close, run in the background,
    * has reported back. */
-  wait_until (g_io_stream_is_closed (G_IO_STREAM (fixture->local)));
+  uc_test_wait_until (g_io_stream_is_closed (G_IO_STREAM (fixture->local)));
 }
 
 static void
@@ -1100,34 +1055,34 @@ test_cancel_receive (Fixture *fixture, gconstpointer user_data)
   uc_jsonrpc_receive_async (fixture->rpc, cancellable, on_received, &received);
   settle ();
   g_cancellable_cancel (cancellable);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   result_clear (&received);
   g_assert_false (uc_jsonrpc_is_closed (fixture->rpc));
 
   uc_jsonrpc_receive_async (fixture->rpc, cancellable2, on_received, &received);
   peer_write_string (fixture->peer, "{\"method\":\"first\",\"params\":[],");
-  wait_until (uc_jsonrpc_get_received_bytes (fixture->rpc) > 0);
+  uc_test_wait_until (uc_jsonrpc_get_received_bytes (fixture->rpc) > 0);
   g_cancellable_cancel (cancellable2);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   result_clear (&received);
 
   /* An already-cancelled receive fails at once, and reads nothing. */
   uc_jsonrpc_receive_async (fixture->rpc, cancellable, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   result_clear (&received);
 
   peer_write_string (fixture->peer, "\"id\":1}{\"method\":\"second\","
                                     "\"params\":[],\"id\":2}");
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "first", 1);
   result_clear (&received);
 
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "second", 2);
   result_clear (&received);
 }
@@ -1150,7 +1105,7 @@ test_cancel_flush (Fixture *fixture, gconstpointer user_data)
   uc_jsonrpc_flush_async (fixture->rpc, cancellable, on_flushed, &flushed);
   uc_jsonrpc_flush_async (fixture->rpc, NULL, on_flushed, &flushed_again);
   g_cancellable_cancel (cancellable);
-  wait_until (flushed.done);
+  uc_test_wait_until (flushed.done);
   g_assert_error (flushed.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&flushed.error);
   g_assert_false (flushed_again.done);
@@ -1158,7 +1113,7 @@ test_cancel_flush (Fixture *fixture, gconstpointer user_data)
   /* The data still goes out; the other flush still completes. */
   read = peer_read (fixture->peer, length);
   g_assert_true (memcmp (read, expected, length) == 0);
-  wait_until (flushed_again.done);
+  uc_test_wait_until (flushed_again.done);
   g_assert_no_error (flushed_again.error);
 }
 
@@ -1214,7 +1169,7 @@ test_properties (Fixture *fixture, gconstpointer user_data)
   uc_jsonrpc_receive_async (fixture->rpc, NULL, on_received, &received);
   peer_write_string (fixture->peer,
                      "{\"method\":\"x\",\"params\":[[[[[[]]]]]],\"id\":1}");
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_test_assert_expected_messages ();
   g_assert_error (received.error, UC_ERROR, UC_ERROR_TOO_DEEP);
   result_clear (&received);
@@ -1296,7 +1251,7 @@ test_many (void)
       peer_write_string (g_socket_connection_get_socket (remotes[i]), request);
     }
   for (i = 0; i < N_MANY; i += 97)
-    wait_until (results[i].done);
+    uc_test_wait_until (results[i].done);
   settle ();
 
   n_done = 0;
@@ -1336,7 +1291,7 @@ test_many (void)
     {
       if (i % 97 != 0)
         {
-          wait_until (results[i].done);
+          uc_test_wait_until (results[i].done);
           g_assert_error (results[i].error, G_IO_ERROR, G_IO_ERROR_CLOSED);
           result_clear (&results[i]);
         }
@@ -1467,7 +1422,7 @@ test_callback_round_trip (Fixture *fixture, gconstpointer user_data)
   settle ();
   g_assert_cmpuint (receiver.messages->len, ==, 0);
   peer_write_string (fixture->peer, input);
-  wait_until (receiver.messages->len == 3);
+  uc_test_wait_until (receiver.messages->len == 3);
   assert_received_in_order (&receiver, "m", 3);
   g_assert_cmpuint (uc_jsonrpc_get_received_bytes (fixture->rpc), ==,
                     strlen (input));
@@ -1475,7 +1430,7 @@ test_callback_round_trip (Fixture *fixture, gconstpointer user_data)
   /* The end of the stream fails the pending receive. */
   g_assert_null (receiver.error);
   g_socket_shutdown (fixture->peer, FALSE, TRUE, NULL);
-  wait_until (receiver.error != NULL);
+  uc_test_wait_until (receiver.error != NULL);
   g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_true (uc_jsonrpc_is_closed (fixture->rpc));
 
@@ -1484,7 +1439,7 @@ test_callback_round_trip (Fixture *fixture, gconstpointer user_data)
   receiver.again = FALSE;
   receiver_receive (&receiver);
   g_assert_null (receiver.error);
-  wait_until (receiver.error != NULL);
+  uc_test_wait_until (receiver.error != NULL);
   g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   receiver_clear (&receiver);
 }
@@ -1515,9 +1470,9 @@ test_callback_close (Fixture *fixture, gconstpointer user_data)
   g_assert_nonnull (rpc);
 
   run_in_dispatch (close_receiver_in_dispatch, &receiver);
-  wait_until (receiver.error != NULL);
+  uc_test_wait_until (receiver.error != NULL);
   g_assert_error (receiver.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
-  wait_until (rpc == NULL);
+  uc_test_wait_until (rpc == NULL);
   receiver_clear (&receiver);
 }
 
@@ -1576,12 +1531,12 @@ test_callback_fairness (Fixture *fixture, gconstpointer user_data)
   peer_write_string (g_socket_connection_get_socket (other_remote),
                      "{\"method\":\"quiet\",\"params\":[],\"id\":7}");
 
-  wait_until (quiet.messages->len == 1);
+  uc_test_wait_until (quiet.messages->len == 1);
   assert_request (g_ptr_array_index (quiet.messages, 0), "quiet", 7);
   g_assert_cmpuint (busy.messages->len, <=, UC_JSONRPC_DISPATCH_BUDGET);
 
   /* The busy one is served to the end. */
-  wait_until (busy.messages->len == n);
+  uc_test_wait_until (busy.messages->len == n);
   assert_received_in_order (&busy, "busy", n);
   receiver_clear (&busy);
   receiver_clear (&quiet);
@@ -1608,7 +1563,7 @@ test_callback_unsent_blocks (Fixture *fixture, gconstpointer user_data)
   receiver_receive (&receiver);
   peer_write_string (fixture->peer, input);
 
-  wait_until (receiver.messages->len == 1);
+  uc_test_wait_until (receiver.messages->len == 1);
   g_assert_cmpuint (uc_jsonrpc_get_backlog (fixture->rpc), >, 0);
   received_bytes = uc_jsonrpc_get_received_bytes (fixture->rpc);
   peer_write_string (fixture->peer, input);
@@ -1620,7 +1575,7 @@ test_callback_unsent_blocks (Fixture *fixture, gconstpointer user_data)
   expected = uc_jsonrpc_message_to_string (reply, &length);
   read = peer_read (fixture->peer, length);
   g_assert_true (memcmp (read, expected, length) == 0);
-  wait_until (receiver.messages->len == 2);
+  uc_test_wait_until (receiver.messages->len == 2);
   assert_received_in_order (&receiver, "m", 2);
   receiver_clear (&receiver);
 }
@@ -1670,12 +1625,12 @@ test_unpollable (void)
   rpc = uc_jsonrpc_new (stream, "memory");
 
   uc_jsonrpc_receive_async (rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "a", 1);
   result_clear (&received);
 
   uc_jsonrpc_receive_async (rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   assert_request (received.message, "b", 2);
   result_clear (&received);
   g_assert_cmpuint (uc_jsonrpc_get_received_bytes (rpc), ==, strlen (input));
@@ -1686,7 +1641,7 @@ test_unpollable (void)
   g_assert_no_error (error);
   g_assert_cmpuint (uc_jsonrpc_get_backlog (rpc), ==, strlen (expected));
   uc_jsonrpc_flush_async (rpc, NULL, on_flushed, &flushed);
-  wait_until (flushed.done);
+  uc_test_wait_until (flushed.done);
   g_assert_no_error (flushed.error);
   g_assert_cmpuint (g_memory_output_stream_get_data_size (
                       G_MEMORY_OUTPUT_STREAM (memory_output)),
@@ -1696,11 +1651,11 @@ test_unpollable (void)
                          expected, strlen (expected)) == 0);
 
   uc_jsonrpc_receive_async (rpc, NULL, on_received, &received);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   result_clear (&received);
 
-  wait_until (g_io_stream_is_closed (stream));
+  uc_test_wait_until (g_io_stream_is_closed (stream));
 }
 
 /* Closing, or dropping the last reference, while an async read is in
@@ -1725,10 +1680,10 @@ test_unpollable_close (void)
   settle ();
   g_assert_false (received.done);
   uc_jsonrpc_close (rpc);
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_assert_error (received.error, G_IO_ERROR, G_IO_ERROR_CLOSED);
   result_clear (&received);
-  wait_until (g_io_stream_is_closed (stream));
+  uc_test_wait_until (g_io_stream_is_closed (stream));
   g_object_unref (rpc);
   g_clear_object (&stream);
   g_clear_object (&memory_output);
@@ -1750,12 +1705,12 @@ test_unpollable_close (void)
 
   g_test_expect_message ("jsonrpc", G_LOG_LEVEL_WARNING,
                          "pipe: error parsing stream: *middle of a message*");
-  wait_until (received.done);
+  uc_test_wait_until (received.done);
   g_test_assert_expected_messages ();
   g_assert_error (received.error, UC_ERROR, UC_ERROR_PROTOCOL);
   result_clear (&received);
-  wait_until (rpc == NULL);
-  wait_until (g_io_stream_is_closed (stream));
+  uc_test_wait_until (rpc == NULL);
+  uc_test_wait_until (g_io_stream_is_closed (stream));
 }
 
 int

@@ -178,47 +178,21 @@ test_run_log (void)
   g_test_assert_expected_messages ();
 }
 
-typedef struct
-{
-  gboolean done;
-  gboolean success;
-  JsonNode *body; /* (owned) */
-} Reply;
-
-static void
-on_reply (UcRequest *request,
-          gboolean success,
-          JsonNode *body,
-          gpointer user_data)
-{
-  Reply *reply = user_data;
-
-  reply->done = TRUE;
-  reply->success = success;
-  reply->body = json_node_ref (body);
-}
-
 static void
 test_commands (void)
 {
   g_autoptr (UcServer) server = uc_server_new ("test", "1");
   const char *const show[] = { "memory/show", NULL };
   const char *const extra[] = { "memory/show", "x", NULL };
-  Reply text_reply = { 0 };
-  Reply json_reply = { 0 };
-  Reply extra_reply = { 0 };
-  g_autoptr (UcRequest) text_request = NULL;
-  g_autoptr (UcRequest) json_request = NULL;
-  g_autoptr (UcRequest) extra_request = NULL;
+  g_auto (UcTestReply) text_reply = { 0 };
+  g_auto (UcTestReply) json_reply = { 0 };
+  g_auto (UcTestReply) extra_reply = { 0 };
   const char *text;
 
   uc_memory_register_commands (server);
   g_assert_cmpstr (uc_server_get_usage (server, "memory/show"), ==, "");
 
-  text_request = uc_request_new (show, UC_OUTPUT_FORMAT_TEXT, NULL, on_reply,
-                                 &text_reply, NULL);
-  uc_server_dispatch (server, text_request);
-  uc_test_wait_until (text_reply.done);
+  uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, show, &text_reply);
   g_assert_true (text_reply.success);
   text = json_node_get_string (text_reply.body);
   /* Text replies end in a newline on the wire. */
@@ -231,26 +205,16 @@ test_commands (void)
     g_assert_cmpint (find_value (line, "connections"), ==, 0);
   }
 
-  json_request = uc_request_new (show, UC_OUTPUT_FORMAT_JSON, NULL, on_reply,
-                                 &json_reply, NULL);
-  uc_server_dispatch (server, json_request);
-  uc_test_wait_until (json_reply.done);
+  uc_test_dispatch (server, UC_OUTPUT_FORMAT_JSON, show, &json_reply);
   g_assert_true (json_reply.success);
   g_assert_true (JSON_NODE_HOLDS_OBJECT (json_reply.body));
   g_assert_true (
     json_object_has_member (json_node_get_object (json_reply.body), "rss-kb"));
 
-  extra_request = uc_request_new (extra, UC_OUTPUT_FORMAT_TEXT, NULL, on_reply,
-                                  &extra_reply, NULL);
-  uc_server_dispatch (server, extra_request);
-  uc_test_wait_until (extra_reply.done);
+  uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, extra, &extra_reply);
   g_assert_false (extra_reply.success);
   g_assert_cmpstr (json_node_get_string (extra_reply.body), ==,
                    "\"memory/show\" command takes at most 0 arguments\n");
-
-  json_node_unref (text_reply.body);
-  json_node_unref (json_reply.body);
-  json_node_unref (extra_reply.body);
 }
 
 int

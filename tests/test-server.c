@@ -19,6 +19,7 @@
 #include "uc-rate-limit.h"
 #include "uc-request.h"
 #include "uc-server.h"
+#include "uc-test-util.h"
 
 /* No test should come near this; it turns a hang into a clear failure. */
 #define WATCHDOG_SECONDS 30
@@ -219,34 +220,7 @@ run_pending (void)
     ;
 }
 
-static gboolean
-on_timer_done (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Lets the server run for @ms milliseconds. */
-static void
-run_for_ms (guint ms)
-{
-  gboolean done = FALSE;
-
-  g_timeout_add (ms, on_timer_done, &done);
-  while (!done)
-    g_main_context_iteration (NULL, TRUE);
-}
-
 /* Test commands. */
-
-static void
-cmd_echo (UcRequest *request, gpointer user_data)
-{
-  g_autofree char *text =
-    g_strjoinv (" ", (char **) uc_request_get_argv (request) + 1);
-
-  uc_request_reply (request, text);
-}
 
 static void
 cmd_reply_text (UcRequest *request, gpointer user_data)
@@ -399,12 +373,12 @@ fixture_set_up (Fixture *fixture, gconstpointer data)
   fixture->server = uc_server_new ("unixctld", PACKAGE_VERSION);
   g_signal_connect (fixture->server, "exit-requested",
                     G_CALLBACK (on_exit_requested), fixture);
-  uc_server_register (fixture->server, "echo", "ARG...", 1, 3, cmd_echo, NULL,
-                      NULL);
-  uc_server_register (fixture->server, "Z/upper", "U", 0, 0, cmd_echo, NULL,
-                      NULL);
+  uc_server_register (fixture->server, "echo", "ARG...", 1, 3, uc_test_cmd_echo,
+                      NULL, NULL);
+  uc_server_register (fixture->server, "Z/upper", "U", 0, 0, uc_test_cmd_echo,
+                      NULL, NULL);
   uc_server_register (fixture->server, "a-very-long-command-name", "X Y", 0, 2,
-                      cmd_echo, NULL, NULL);
+                      uc_test_cmd_echo, NULL, NULL);
   uc_server_register (fixture->server, "reply-text", NULL, 1, 1, cmd_reply_text,
                       NULL, NULL);
   uc_server_register (fixture->server, "reply-error", NULL, 1, 1,
@@ -542,6 +516,14 @@ test_validation_non_string (Fixture *fixture, gconstpointer data)
   "  set-options             [--format text|json]\\n" \
   "  version                 \\n"
 
+/* A connection's first request switching it to JSON, and the answer,
+ * already in JSON. */
+#define SET_JSON_REQUEST \
+  "{\"method\":\"set-options\",\"params\":[\"--format\",\"json\"],\"id\":1}"
+#define SET_JSON_REPLY                                                \
+  "{\"id\":1,\"result\":{\"reply-format\":\"plain\",\"reply\":\"\"}," \
+  "\"error\":null}"
+
 #define LIST_JSON_WIRE                                                      \
   "{\"Z/upper\":\"U\",\"a-very-long-command-name\":\"X Y\","                \
   "\"echo\":\"ARG...\",\"exit\":\"\",\"help\":\"\",\"list-commands\":\"\"," \
@@ -567,11 +549,7 @@ test_commands_list_json (Fixture *fixture, gconstpointer data)
 {
   g_autoptr (Client) client = client_new_unix (fixture->path);
 
-  client_transact (client,
-                   "{\"method\":\"set-options\",\"params\":[\"--format\","
-                   "\"json\"],\"id\":1}",
-                   "{\"id\":1,\"result\":{\"reply-format\":\"plain\","
-                   "\"reply\":\"\"},\"error\":null}");
+  client_transact (client, SET_JSON_REQUEST, SET_JSON_REPLY);
   client_transact (client,
                    "{\"method\":\"list-commands\",\"params\":[],\"id\":2}",
                    "{\"id\":2,\"result\":" LIST_JSON_WIRE ",\"error\":null}");
@@ -628,8 +606,8 @@ test_commands_register (Fixture *fixture, gconstpointer data)
   guint freed_second = 0;
 
   /* Replacing frees the old data; unregistering frees the new. */
-  uc_server_register (fixture->server, "r", "", 0, 0, cmd_echo, &freed_first,
-                      count_free);
+  uc_server_register (fixture->server, "r", "", 0, 0, uc_test_cmd_echo,
+                      &freed_first, count_free);
   uc_server_register (fixture->server, "r", "A", 1, 1, cmd_reply_text,
                       &freed_second, count_free);
   g_assert_cmpuint (freed_first, ==, 1);
@@ -735,11 +713,7 @@ test_set_options_per_connection (Fixture *fixture, gconstpointer data)
   g_autoptr (Client) a = client_new_unix (fixture->path);
   g_autoptr (Client) b = client_new_unix (fixture->path);
 
-  client_transact (a,
-                   "{\"method\":\"set-options\",\"params\":[\"--format\","
-                   "\"json\"],\"id\":1}",
-                   "{\"id\":1,\"result\":{\"reply-format\":\"plain\","
-                   "\"reply\":\"\"},\"error\":null}");
+  client_transact (a, SET_JSON_REQUEST, SET_JSON_REPLY);
   client_transact (b, "{\"method\":\"version\",\"params\":[],\"id\":1}",
                    "{\"id\":1,\"result\":\"" VERSION_TEXT "\\n\","
                    "\"error\":null}");
@@ -790,8 +764,7 @@ test_shaping_json (Fixture *fixture, gconstpointer data)
   client_transact (client,
                    "{\"method\":\"set-options\",\"params\":[\"--format=json\"],"
                    "\"id\":1}",
-                   "{\"id\":1,\"result\":{\"reply-format\":\"plain\","
-                   "\"reply\":\"\"},\"error\":null}");
+                   SET_JSON_REPLY);
   /* Text is wrapped as it is, with no newline added. */
   client_transact (client,
                    "{\"method\":\"reply-text\",\"params\":[\"a\"],\"id\":2}",
@@ -1270,7 +1243,7 @@ test_remote_idle_timeout (Fixture *fixture, gconstpointer data)
   client_send (slow,
                "{\"method\":\"defer\",\"params\":[\"1300\",\"s\"],\"id\":1}");
   /* A request on time: the second of idleness starts over from it. */
-  run_for_ms (600);
+  uc_test_run_for (600);
   client_transact (active, "{\"method\":\"echo\",\"params\":[\"a\"],\"id\":1}",
                    "{\"id\":1,\"result\":\"a\\n\",\"error\":null}");
 
@@ -1476,7 +1449,8 @@ cmd_unregister_self (UcRequest *request, gpointer user_data)
 
   /* The command's data must outlive this call. */
   g_assert_true (uc_server_unregister (server, "self"));
-  uc_server_register (server, "self2", NULL, 0, 0, cmd_echo, NULL, NULL);
+  uc_server_register (server, "self2", NULL, 0, 0, uc_test_cmd_echo, NULL,
+                      NULL);
   uc_request_reply (request, "gone");
 }
 
@@ -1522,10 +1496,10 @@ test_dispatch_direct (void)
   g_clear_pointer (&recorder.body, g_free);
 
   /* Bytewise order: upper case before lower case, UTF-8 last. */
-  uc_server_register (server, "\xc3\xa9t\xc3\xa9", "", 0, 0, cmd_echo, NULL,
-                      NULL);
-  uc_server_register (server, "Zoo", "", 0, 0, cmd_echo, NULL, NULL);
-  uc_server_register (server, "zoo", "", 0, 0, cmd_echo, NULL, NULL);
+  uc_server_register (server, "\xc3\xa9t\xc3\xa9", "", 0, 0, uc_test_cmd_echo,
+                      NULL, NULL);
+  uc_server_register (server, "Zoo", "", 0, 0, uc_test_cmd_echo, NULL, NULL);
+  uc_server_register (server, "zoo", "", 0, 0, uc_test_cmd_echo, NULL, NULL);
   names = uc_server_list_commands (server);
   {
     const char *expected[] = {

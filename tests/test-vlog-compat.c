@@ -523,24 +523,6 @@ line_tail (const char *line, const char *path)
   return g_strjoinv ("PATH", parts);
 }
 
-/* Waits until @path holds @needle; returns its text. */
-static char *
-wait_for_text (const char *path, const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
-
-  for (;;)
-    {
-      g_autofree char *text = NULL;
-
-      if (g_file_get_contents (path, &text, NULL, NULL) &&
-          strstr (text, needle) != NULL)
-        return g_steal_pointer (&text);
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      g_usleep (UC_TEST_POLL_US);
-    }
-}
-
 /* The log files: the same first line, and rotation with vlog/reopen. */
 static void
 test_log_file (Fixture *fixture, gconstpointer user_data)
@@ -585,8 +567,10 @@ test_log_file (Fixture *fixture, gconstpointer user_data)
 
       /* Our writer has the lines once the reopen is answered; the file,
        * a moment later. */
-      new_text = wait_for_text (logs[s], "opened log file");
-      old_text = wait_for_text (rotated, "closing log file");
+      uc_test_wait_for_file_text (logs[s], "opened log file", DEADLINE_US,
+                                  &new_text);
+      uc_test_wait_for_file_text (rotated, "closing log file", DEADLINE_US,
+                                  &old_text);
       old_lines = split_lines (old_text);
       new_lines = split_lines (new_text);
       for (guint i = 0; old_lines[i] != NULL; i++)

@@ -79,50 +79,6 @@ count_substrings (const char *text, const char *needle)
   return n;
 }
 
-/* A command's answer, when a server answers in-process. */
-typedef struct
-{
-  gboolean done;
-  gboolean success;
-  JsonNode *body; /* (owned) (nullable) */
-} Reply;
-
-static void
-reply_clear (Reply *reply)
-{
-  g_clear_pointer (&reply->body, json_node_unref);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reply, reply_clear)
-
-static void
-on_reply (UcRequest *request,
-          gboolean success,
-          JsonNode *body,
-          gpointer user_data)
-{
-  Reply *reply = user_data;
-
-  reply->done = TRUE;
-  reply->success = success;
-  reply->body = json_node_ref (body);
-}
-
-/* Runs @argv (NULL-terminated, the command first) on @server and waits
- * for the answer. */
-static void
-call (UcServer *server,
-      UcOutputFormat format,
-      const char *const *argv,
-      Reply *reply)
-{
-  g_autoptr (UcRequest) request =
-    uc_request_new (argv, format, NULL, on_reply, reply, NULL);
-
-  uc_server_dispatch (server, request);
-  uc_test_wait_until (reply->done);
-}
-
 /* Runs @argv in text mode, which must answer @expected (a success when
  * @success); the answer's newline is left out of @expected. */
 static void
@@ -131,10 +87,10 @@ assert_call (UcServer *server,
              gboolean success,
              const char *expected)
 {
-  g_auto (Reply) reply = { 0 };
+  g_auto (UcTestReply) reply = { 0 };
   g_autofree char *with_newline = NULL;
 
-  call (server, UC_OUTPUT_FORMAT_TEXT, argv, &reply);
+  uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, argv, &reply);
   with_newline =
     *expected != '\0' ? g_strconcat (expected, "\n", NULL) : g_strdup ("");
   g_assert_cmpstr (json_node_get_string (reply.body), ==, with_newline);
@@ -1041,24 +997,24 @@ test_commands (VlogFixture *fixture, gconstpointer user_data)
 
   /* Lists, in text and in JSON. */
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
     g_autofree char *expected = uc_vlog_list (fixture->vlog);
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, list, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, list, &reply);
     g_assert_cmpstr (json_node_get_string (reply.body), ==, expected);
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
     g_autofree char *expected = uc_vlog_list_patterns (fixture->vlog);
 
-    call (server, UC_OUTPUT_FORMAT_TEXT, list_pattern, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_TEXT, list_pattern, &reply);
     g_assert_cmpstr (json_node_get_string (reply.body), ==, expected);
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
     JsonObject *module;
 
-    call (server, UC_OUTPUT_FORMAT_JSON, list, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_JSON, list, &reply);
     g_assert_true (reply.success);
     module =
       json_object_get_object_member (json_node_get_object (reply.body), "vlog");
@@ -1072,9 +1028,9 @@ test_commands (VlogFixture *fixture, gconstpointer user_data)
     g_assert_cmpuint (json_object_get_size (module), ==, 4);
   }
   {
-    g_auto (Reply) reply = { 0 };
+    g_auto (UcTestReply) reply = { 0 };
 
-    call (server, UC_OUTPUT_FORMAT_JSON, list_pattern, &reply);
+    uc_test_dispatch (server, UC_OUTPUT_FORMAT_JSON, list_pattern, &reply);
     g_assert_true (reply.success);
     g_assert_cmpstr (json_object_get_string_member (
                        json_object_get_object_member (
@@ -1837,25 +1793,6 @@ daemon_stop (DaemonFixture *fixture)
   g_clear_object (&fixture->daemon);
 }
 
-/* Waits until @path holds @needle. */
-static void
-wait_for_text (const char *path, const char *needle)
-{
-  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
-
-  for (;;)
-    {
-      g_autofree char *text = NULL;
-
-      if (g_file_get_contents (path, &text, NULL, NULL) &&
-          strstr (text, needle) != NULL)
-        return;
-      if (g_get_monotonic_time () > deadline)
-        g_error ("%s never held “%s”", path, needle);
-      g_usleep (UC_TEST_POLL_US);
-    }
-}
-
 static char *
 connection_line (guint n, const char *what)
 {
@@ -1910,6 +1847,28 @@ check_connections (const char *text, guint from, guint to)
     }
 }
 
+/* Checks that @text is all the daemon of @fixture logged: every line in
+ * the file's layout, numbered from 1 without a gap, and the two lines of
+ * each connection, once. */
+static void
+check_whole_log (DaemonFixture *fixture, const char *text)
+{
+  check_lines (text, 1, TRUE);
+  check_connections (text, 0, fixture->n_connections);
+}
+
+/* Stops the daemon once the end of its last connection is in the log
+ * file: the worker writing the file has caught up. */
+static void
+daemon_stop_when_logged (DaemonFixture *fixture)
+{
+  g_autofree char *last =
+    connection_line (fixture->n_connections - 1, "disconnected");
+
+  uc_test_wait_for_file_text (fixture->log, last, DEADLINE_US, NULL);
+  daemon_stop (fixture);
+}
+
 /* The log file in Open vSwitch's format, with everything logged until the
  * end, after the worker stopped too; the console has the same start. */
 static void
@@ -1932,8 +1891,7 @@ test_daemon_log_file (DaemonFixture *fixture, gconstpointer user_data)
   g_assert_nonnull (strstr (text, first));
   g_assert_cmpuint (strstr (text, first) - text, ==,
                     strlen ("2026-01-01T00:00:00.000Z"));
-  check_lines (text, 1, TRUE);
-  check_connections (text, 0, fixture->n_connections);
+  check_whole_log (fixture, text);
   g_assert_nonnull (strstr (text, "|daemon|DBG|shutting down\n"));
   /* Logged once the worker was gone. */
   g_assert_true (g_regex_match_simple ("\\|worker\\|DBG\\|worker [0-9]+ "
@@ -1957,7 +1915,6 @@ static void
 test_daemon_worker_killed (DaemonFixture *fixture, gconstpointer user_data)
 {
   g_autofree char *text = NULL;
-  g_autofree char *last = NULL;
   GPid killed = 0;
 
   daemon_start (fixture, "--log-file", "-vunixctl:file:dbg", NULL);
@@ -1968,13 +1925,10 @@ test_daemon_worker_killed (DaemonFixture *fixture, gconstpointer user_data)
       g_assert_no_errno (kill (killed, SIGKILL));
     }
   daemon_version (fixture, 10);
-  last = connection_line (fixture->n_connections - 1, "disconnected");
-  wait_for_text (fixture->log, last);
-  daemon_stop (fixture);
+  daemon_stop_when_logged (fixture);
 
   text = read_file (fixture->log);
-  check_lines (text, 1, TRUE);
-  check_connections (text, 0, fixture->n_connections);
+  check_whole_log (fixture, text);
   g_assert_cmpuint (count_substrings (text, " died (signal 9); restarting in "),
                     ==, 4);
 }
@@ -1988,7 +1942,6 @@ test_daemon_worker_stopped (DaemonFixture *fixture, gconstpointer user_data)
   g_autofree char *during = NULL;
   g_autofree char *text = NULL;
   g_autofree char *seen = NULL;
-  g_autofree char *last = NULL;
   g_autofree char *usage = NULL;
   const char *buffered;
   GPid pid;
@@ -1997,7 +1950,7 @@ test_daemon_worker_stopped (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 3);
   pid = daemon_worker_pid (fixture, 0);
   seen = connection_line (fixture->n_connections - 1, "disconnected");
-  wait_for_text (fixture->log, seen);
+  uc_test_wait_for_file_text (fixture->log, seen, DEADLINE_US, NULL);
 
   g_assert_no_errno (kill (pid, SIGSTOP));
   fixture->stopped_worker = pid;
@@ -2017,13 +1970,10 @@ test_daemon_worker_stopped (DaemonFixture *fixture, gconstpointer user_data)
 
   g_assert_no_errno (kill (pid, SIGCONT));
   fixture->stopped_worker = 0;
-  last = connection_line (fixture->n_connections - 1, "disconnected");
-  wait_for_text (fixture->log, last);
-  daemon_stop (fixture);
+  daemon_stop_when_logged (fixture);
 
   text = read_file (fixture->log);
-  check_lines (text, 1, TRUE);
-  check_connections (text, 0, fixture->n_connections);
+  check_whole_log (fixture, text);
 }
 
 /* Rotation: rename, vlog/reopen; the old file ends with "closing log
@@ -2065,8 +2015,7 @@ test_daemon_reopen (DaemonFixture *fixture, gconstpointer user_data)
   check_connections (new_text, first_new, fixture->n_connections);
 
   both = g_strconcat (old_text, new_text, NULL);
-  check_lines (both, 1, TRUE);
-  check_connections (both, 0, fixture->n_connections);
+  check_whole_log (fixture, both);
   g_assert_cmpuint (count_substrings (both, "closing log file"), ==, 1);
   g_assert_cmpuint (count_substrings (both, "opened log file"), ==, 2);
 }
@@ -2206,8 +2155,7 @@ test_daemon_no_worker (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 3);
   daemon_stop (fixture);
   text = read_file (fixture->log);
-  check_lines (text, 1, TRUE);
-  check_connections (text, 0, fixture->n_connections);
+  check_whole_log (fixture, text);
 }
 
 /* A log file that cannot be opened: logged, the daemon serves, and
@@ -2278,7 +2226,8 @@ test_daemon_detach (DaemonFixture *fixture, gconstpointer user_data)
       g_usleep (UC_TEST_POLL_US);
     }
   /* The pidfile goes last, once the log is written. */
-  wait_for_text (fixture->log, "|vlog|INFO|opened log file ");
+  uc_test_wait_for_file_text (fixture->log, "|vlog|INFO|opened log file ",
+                              DEADLINE_US, NULL);
   while (g_file_test (fixture->rundir, G_FILE_TEST_EXISTS) &&
          g_strcmp0 (text = uc_test_list_dir (fixture->rundir), "") != 0)
     {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -32,8 +33,9 @@
  * The worker: UcWorker (the daemon's side) against the real
  * unixctld-worker ($UNIXCTLD_WORKER) and against fake-worker
  * ($FAKE_WORKER), which plays a worker that breaks the protocol in every
- * way a receiver must notice; then the control commands through a real
- * unixctld, with our client and with ovs-appctl.
+ * way a receiver must notice; the frames themselves (uc-worker-protocol.c)
+ * on a socketpair, for what no peer process can provoke; then the control
+ * commands through a real unixctld, with our client and with ovs-appctl.
  *
  * Rate limiting is off, so that every message a test provokes is logged,
  * and expected with g_test_expect_message(): the tests run with fatal
@@ -60,26 +62,6 @@ typedef struct
   GArray *died_at;    /* (owned) (element-type gint64) monotonic µs */
   GArray *started_at; /* (owned) (element-type gint64) monotonic µs */
 } Fixture;
-
-static const char *
-real_worker (void)
-{
-  const char *path = g_getenv ("UNIXCTLD_WORKER");
-
-  if (path == NULL)
-    g_error ("UNIXCTLD_WORKER is not set: run this test through meson");
-  return path;
-}
-
-static const char *
-fake_worker (void)
-{
-  const char *path = g_getenv ("FAKE_WORKER");
-
-  if (path == NULL)
-    g_error ("FAKE_WORKER is not set: run this test through meson");
-  return path;
-}
 
 static void
 on_started (UcWorker *worker, int pid, gpointer user_data)
@@ -176,7 +158,7 @@ start_worker_argv (Fixture *fixture, const char *const *argv)
 static void
 start_real_worker (Fixture *fixture)
 {
-  const char *argv[] = { real_worker (), NULL };
+  const char *argv[] = { uc_test_built_program ("UNIXCTLD_WORKER"), NULL };
 
   start_worker_argv (fixture, argv);
 }
@@ -188,8 +170,8 @@ start_fake_worker (Fixture *fixture, const char *mode, gboolean once)
 {
   g_autofree char *state = g_build_filename (fixture->dir, "fake-state", NULL);
   g_autofree char *once_arg = g_strconcat ("--once=", state, NULL);
-  const char *argv[] = { fake_worker (), once ? once_arg : mode,
-                         once ? mode : NULL, NULL };
+  const char *argv[] = { uc_test_built_program ("FAKE_WORKER"),
+                         once ? once_arg : mode, once ? mode : NULL, NULL };
 
   start_worker_argv (fixture, argv);
 }
@@ -234,6 +216,58 @@ assert_ping_works (UcWorker *worker)
   echo = ping_sync (worker, payload, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (echo, payload));
+}
+
+/* Whether descriptor @fd of process @pid is close-on-exec, as
+ * /proc/PID/fdinfo/FD shows its flags (in octal). */
+static gboolean
+is_cloexec (pid_t pid, int fd)
+{
+  g_autofree char *path =
+    g_strdup_printf ("/proc/%ld/fdinfo/%d", (long) pid, fd);
+  g_autofree char *info = uc_test_read_file (path);
+  const char *flags = strstr (info, "flags:");
+
+  g_assert_nonnull (flags);
+  return (g_ascii_strtoull (flags + strlen ("flags:"), NULL, 8) & O_CLOEXEC) !=
+         0;
+}
+
+/* Starts the real worker and waits until it runs: it has answered a
+ * ping, so it is past its set-up (a signal sent before would reach it
+ * while it starts, and a descriptor count taken before could catch it
+ * exec()ing).  Returns its pid. */
+static pid_t
+start_running_worker (Fixture *fixture)
+{
+  start_real_worker (fixture);
+  assert_ping_works (fixture->worker);
+  return uc_worker_get_pid (fixture->worker);
+}
+
+/* Asserts that the ping that @result finishes echoed @payload. */
+static void
+assert_echo (UcWorker *worker, GAsyncResult *result, GBytes *payload)
+{
+  g_autoptr (GBytes) echo = NULL;
+  g_autoptr (GError) error = NULL;
+
+  echo = uc_worker_ping_finish (worker, result, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (echo, payload));
+}
+
+/* Asserts that the ping that @result finishes failed with @message. */
+static void
+assert_ping_fails (UcWorker *worker, GAsyncResult *result, const char *message)
+{
+  g_autoptr (GBytes) echo = NULL;
+  g_autoptr (GError) error = NULL;
+
+  echo = uc_worker_ping_finish (worker, result, NULL, NULL, &error);
+  g_assert_null (echo);
+  g_assert_error (error, UC_ERROR, UC_ERROR_FAILED);
+  g_assert_cmpstr (error->message, ==, message);
 }
 
 static guint
@@ -585,16 +619,15 @@ test_append_basic (Fixture *fixture, gconstpointer user_data)
 {
   g_autofree char *path = g_build_filename (fixture->dir, "log", NULL);
   g_autofree char *contents = NULL;
+  g_autofree char *fd_dir = NULL;
+  g_autofree char *listing = NULL;
   g_autoptr (GError) error = NULL;
   guint64 handle;
   guint worker_fds;
   pid_t pid;
   int fd;
 
-  start_real_worker (fixture);
-  /* Answered: the worker has exec()ed and runs, its descriptors settled. */
-  assert_ping_works (fixture->worker);
-  pid = uc_worker_get_pid (fixture->worker);
+  pid = start_running_worker (fixture);
   worker_fds = count_fds (pid);
 
   fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -603,6 +636,12 @@ test_append_basic (Fixture *fixture, gconstpointer user_data)
   /* Ours may go: the worker and the supervisor keep their own. */
   close (fd);
   g_assert_cmpuint (count_fds (pid), ==, worker_fds + 1);
+  /* The worker's copy, its one descriptor beside its standard streams
+   * and its socket, arrived close-on-exec. */
+  fd_dir = g_strdup_printf ("/proc/%ld/fd", (long) pid);
+  listing = uc_test_list_dir (fd_dir);
+  g_assert_cmpstr (listing, ==, "0 1 2 3 4");
+  g_assert_true (is_cloexec (pid, 4));
 
   /* Written where the caller says, in any order. */
   g_assert_true (append_sync (fixture->worker, handle, 6, "world\n", &error));
@@ -639,9 +678,7 @@ test_hold_cancelled (Fixture *fixture, gconstpointer user_data)
   pid_t pid;
   int fd;
 
-  start_real_worker (fixture);
-  assert_ping_works (fixture->worker);
-  pid = uc_worker_get_pid (fixture->worker);
+  pid = start_running_worker (fixture);
   served = uc_worker_get_n_served (fixture->worker);
   fd = open (path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   g_assert_no_errno (fd);
@@ -665,6 +702,25 @@ test_hold_cancelled (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (count_fds (pid), ==, worker_fds);
   g_assert_cmpuint (count_fds (getpid ()), ==, self_fds);
   close (fd);
+}
+
+/* A control server in this process, whose main context the worker
+ * shares, as in the daemon: listening on "ctl" in the fixture's
+ * directory.  *@client_name is the name a client connects to. */
+static UcServer *
+start_server (Fixture *fixture, UcPstream **pstream, char **client_name)
+{
+  g_autofree char *socket_path = g_build_filename (fixture->dir, "ctl", NULL);
+  g_autofree char *listener_name = g_strconcat ("punix:", socket_path, NULL);
+  g_autoptr (UcServer) server = uc_server_new ("unixctld", PACKAGE_VERSION);
+  g_autoptr (GError) error = NULL;
+
+  *pstream = uc_pstream_new (listener_name, fixture->dir, &error);
+  g_assert_no_error (error);
+  uc_server_add_listener (server, *pstream, UC_LISTENER_NONE, &error);
+  g_assert_no_error (error);
+  *client_name = g_strconcat ("unix:", socket_path, NULL);
+  return g_steal_pointer (&server);
 }
 
 typedef struct
@@ -757,24 +813,16 @@ test_append_kill9 (Fixture *fixture, gconstpointer user_data)
   const guint n = 3000;
   const guint kills[] = { 400, 1300, 2200 };
   g_autofree char *path = g_build_filename (fixture->dir, "log", NULL);
-  g_autofree char *socket_path = g_build_filename (fixture->dir, "ctl", NULL);
-  g_autofree char *listener_name = g_strconcat ("punix:", socket_path, NULL);
   g_autofree char *contents = NULL;
   g_autoptr (GString) expected = g_string_new (NULL);
   g_autoptr (GArray) kill_at = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr (UcServer) server = NULL;
   g_autoptr (UcPstream) pstream = NULL;
-  g_autoptr (GError) error = NULL;
   Outage outage = { fixture, 0, 0, kill_at, FALSE, NULL, FALSE, NULL, NULL };
   guint64 handle;
   int fd;
 
-  server = uc_server_new ("unixctld", PACKAGE_VERSION);
-  pstream = uc_pstream_new (listener_name, fixture->dir, &error);
-  g_assert_no_error (error);
-  uc_server_add_listener (server, pstream, UC_LISTENER_NONE, &error);
-  g_assert_no_error (error);
-  outage.socket_name = g_strconcat ("unix:", socket_path, NULL);
+  server = start_server (fixture, &pstream, &outage.socket_name);
   g_array_append_vals (kill_at, kills, G_N_ELEMENTS (kills));
 
   start_real_worker (fixture);
@@ -830,9 +878,7 @@ test_append_kill9 (Fixture *fixture, gconstpointer user_data)
 static void
 test_sigstop (Fixture *fixture, gconstpointer user_data)
 {
-  g_autofree char *socket_path = g_build_filename (fixture->dir, "ctl", NULL);
-  g_autofree char *listener_name = g_strconcat ("punix:", socket_path, NULL);
-  g_autofree char *client_name = g_strconcat ("unix:", socket_path, NULL);
+  g_autofree char *client_name = NULL;
   g_autoptr (UcServer) server = NULL;
   g_autoptr (UcPstream) pstream = NULL;
   g_autoptr (UcClient) client = NULL;
@@ -840,21 +886,12 @@ test_sigstop (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GAsyncResult) version_result = NULL;
   g_autoptr (GAsyncResult) connect_result = NULL;
   g_autoptr (GBytes) payload = bytes_printf ("wake up");
-  g_autoptr (GBytes) echo = NULL;
   g_autoptr (JsonNode) body = NULL;
   g_autoptr (GError) error = NULL;
   pid_t pid;
 
-  server = uc_server_new ("unixctld", PACKAGE_VERSION);
-  pstream = uc_pstream_new (listener_name, fixture->dir, &error);
-  g_assert_no_error (error);
-  uc_server_add_listener (server, pstream, UC_LISTENER_NONE, &error);
-  g_assert_no_error (error);
-
-  start_real_worker (fixture);
-  /* Stopped once it runs, not while it starts. */
-  assert_ping_works (fixture->worker);
-  pid = uc_worker_get_pid (fixture->worker);
+  server = start_server (fixture, &pstream, &client_name);
+  pid = start_running_worker (fixture);
   g_assert_no_errno (kill (pid, SIGSTOP));
 
   uc_worker_ping_async (fixture->worker, payload, NULL, NULL, store_result,
@@ -880,67 +917,56 @@ test_sigstop (Fixture *fixture, gconstpointer user_data)
 
   g_assert_no_errno (kill (pid, SIGCONT));
   uc_test_wait_until (ping_result != NULL);
-  echo =
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_bytes_equal (echo, payload));
+  assert_echo (fixture->worker, ping_result, payload);
   g_assert_cmpint (uc_worker_get_pid (fixture->worker), ==, pid);
   g_assert_cmpuint (fixture->n_died, ==, 0);
 }
 
-typedef struct
-{
-  guint n_done;
-  GUnixFDList *fds; /* (unowned) */
-} FdFlood;
+/* /worker/fds/flat: requests, each passing a descriptor to the worker
+ * and back, and pings kept in flight (or waiting their turn) meanwhile.
+ * A tenth of the issue's million: what fits in this program's time under
+ * ASan and UBSan (0.4 ms a request there, twice that on a loaded
+ * machine); bench-worker checks the million. */
+#define FLAT_REQUESTS 100000
+#define FLAT_WINDOW   256
 
-static void
-on_flood_ping (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  FdFlood *flood = user_data;
-  g_autoptr (GUnixFDList) back = NULL;
-  g_autoptr (GBytes) echo = NULL;
-  g_autoptr (GError) error = NULL;
-
-  echo =
-    uc_worker_ping_finish (UC_WORKER (source), result, NULL, &back, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (g_unix_fd_list_get_length (back), ==, 1);
-  flood->n_done++;
-}
-
-/* /worker/fds/flat: 100,000 descriptors each way leave both processes
- * with the descriptors they had. */
+/* /worker/fds/flat: 100,000 requests, pipelined, each passing a
+ * descriptor to the worker and back, leave both processes with the
+ * descriptors they had. */
 static void
 test_fds_flat (Fixture *fixture, gconstpointer user_data)
 {
-  const guint n = 100000;
-  const guint batch = 1000;
   g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
-  FdFlood flood = { 0, fds };
   guint self_before;
   guint worker_before;
+  gint64 start;
   pid_t pid;
 
-  start_real_worker (fixture);
-  pid = uc_worker_get_pid (fixture->worker);
   g_assert_cmpint (g_unix_fd_list_append (fds, STDIN_FILENO, NULL), ==, 0);
-  /* Once first, so that what GLib sets up on first use is counted. */
+  pid = start_running_worker (fixture);
+  /* Once with a descriptor first, so that what GLib sets up on first use
+   * is counted. */
+  g_assert_cmpuint (uc_test_ping_flood (fixture->worker, NULL, fds, 1, 1, 0),
+                    ==, 1);
   assert_ping_works (fixture->worker);
   self_before = count_fds (getpid ());
   worker_before = count_fds (pid);
 
-  for (guint sent = 0; sent < n; sent += batch)
-    {
-      for (guint i = 0; i < batch; i++)
-        uc_worker_ping_async (fixture->worker, NULL, fds, NULL, on_flood_ping,
-                              &flood);
-      uc_test_wait_until (flood.n_done == sent + batch);
-    }
+  start = g_get_monotonic_time ();
+  g_assert_cmpuint (uc_test_ping_flood (fixture->worker, NULL, fds, FLAT_WINDOW,
+                                        FLAT_REQUESTS, 0),
+                    ==, FLAT_REQUESTS);
+  g_test_message ("%u requests with a descriptor each way in %.1f s",
+                  FLAT_REQUESTS,
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  /* The worker closes what it sent after sending it, and answers in
+   * order: once this is answered, the last reply's copies are closed. */
+  assert_ping_works (fixture->worker);
 
   g_assert_cmpuint (count_fds (getpid ()), ==, self_before);
   g_assert_cmpuint (count_fds (pid), ==, worker_before);
   g_assert_cmpint (uc_worker_get_pid (fixture->worker), ==, pid);
+  g_assert_cmpuint (uc_worker_get_restarts (fixture->worker), ==, 0);
 }
 
 /* /worker/restart/backoff: the delay doubles with each death in a row,
@@ -1007,14 +1033,10 @@ test_restart_explicit (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GAsyncResult) ping_result = NULL;
   g_autoptr (GAsyncResult) restart_result = NULL;
   g_autoptr (GBytes) payload = bytes_printf ("survive the restart");
-  g_autoptr (GBytes) echo = NULL;
   g_autoptr (GError) error = NULL;
   pid_t old_pid;
 
-  start_real_worker (fixture);
-  /* Stopped once it runs, not while it starts. */
-  assert_ping_works (fixture->worker);
-  old_pid = uc_worker_get_pid (fixture->worker);
+  old_pid = start_running_worker (fixture);
   /* Stopped, so that the ping is surely in flight when the restart
    * kills it. */
   g_assert_no_errno (kill (old_pid, SIGSTOP));
@@ -1029,10 +1051,7 @@ test_restart_explicit (Fixture *fixture, gconstpointer user_data)
   g_assert_true (
     uc_worker_restart_finish (fixture->worker, restart_result, &error));
   g_assert_no_error (error);
-  echo =
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_bytes_equal (echo, payload));
+  assert_echo (fixture->worker, ping_result, payload);
 
   g_assert_cmpint (uc_worker_get_pid (fixture->worker), !=, old_pid);
   g_assert_cmpuint (uc_worker_get_restarts (fixture->worker), ==, 1);
@@ -1049,8 +1068,6 @@ test_replay_exhausted (Fixture *fixture, gconstpointer user_data)
 {
   const guint delays[] = { 10, 20, 40 };
   g_autoptr (GAsyncResult) result = NULL;
-  g_autoptr (GBytes) echo = NULL;
-  g_autoptr (GError) error = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
     {
@@ -1067,11 +1084,8 @@ test_replay_exhausted (Fixture *fixture, gconstpointer user_data)
   stop_worker (fixture);
   g_test_assert_expected_messages ();
 
-  echo = uc_worker_ping_finish (fixture->worker, result, NULL, NULL, &error);
-  g_assert_null (echo);
-  g_assert_error (error, UC_ERROR, UC_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==,
-                   "worker died (exit status 3) while running ping");
+  assert_ping_fails (fixture->worker, result,
+                     "worker died (exit status 3) while running ping");
   g_assert_cmpuint (fixture->n_died, ==, 1 + UC_WORKER_MAX_REPLAYS);
 }
 
@@ -1142,7 +1156,6 @@ static const Malformed malformed_cases[] = {
   { "more-fds", "reply frame announces 0 descriptors but carries 1" },
   { "fewer-fds", "reply frame announces 1 descriptors but carries 0" },
   { "extra-reply-fd", "ping reply carries 1 descriptors instead of 0" },
-  { "ctrunc", "descriptors cut off (MSG_CTRUNC)" },
   /* Read apart, the payload's descriptor belongs to no frame's start; read
    * with the header, it is one more than the header announces. */
   { "fd-after-first-byte", "descriptors" },
@@ -1168,7 +1181,6 @@ test_malformed (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GAsyncResult) ping_result = NULL;
   g_autoptr (GAsyncResult) open_result = NULL;
   g_autoptr (GBytes) payload = bytes_printf ("replay me");
-  g_autoptr (GBytes) echo = NULL;
   g_autoptr (GError) error = NULL;
   guint fds_before;
 
@@ -1184,10 +1196,7 @@ test_malformed (Fixture *fixture, gconstpointer user_data)
   uc_test_wait_until (ping_result != NULL && open_result != NULL);
   g_test_assert_expected_messages ();
 
-  echo =
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_bytes_equal (echo, payload));
+  assert_echo (fixture->worker, ping_result, payload);
 
   g_assert_cmpint (uc_worker_open_finish (fixture->worker, open_result, &error),
                    ==, -1);
@@ -1209,8 +1218,6 @@ static void
 test_stop_timeout (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GAsyncResult) ping_result = NULL;
-  g_autoptr (GBytes) echo = NULL;
-  g_autoptr (GError) error = NULL;
   gint64 start;
 
   start_fake_worker (fixture, "hang", FALSE);
@@ -1223,23 +1230,16 @@ test_stop_timeout (Fixture *fixture, gconstpointer user_data)
   g_assert_cmpint (g_get_monotonic_time () - start, >=,
                    UC_WORKER_STOP_TIMEOUT_MS * 1000);
   uc_test_wait_until (ping_result != NULL);
-  echo =
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error);
-  g_assert_error (error, UC_ERROR, UC_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==,
-                   "the worker stopped (signal 9) while running ping");
+  assert_ping_fails (fixture->worker, ping_result,
+                     "the worker stopped (signal 9) while running ping");
   g_assert_cmpuint (fixture->n_died, ==, 0);
 
   /* Stopped for good: calls fail at once. */
-  g_clear_error (&error);
   g_clear_object (&ping_result);
   uc_worker_ping_async (fixture->worker, NULL, NULL, NULL, store_result,
                         &ping_result);
   uc_test_wait_until (ping_result != NULL);
-  g_assert_null (
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error));
-  g_assert_error (error, UC_ERROR, UC_ERROR_FAILED);
-  g_assert_cmpstr (error->message, ==, "the worker is not running");
+  assert_ping_fails (fixture->worker, ping_result, "the worker is not running");
 }
 
 /* /worker/lifecycle/stop-graceful: stopping lets the worker answer what
@@ -1250,7 +1250,6 @@ test_stop_graceful (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GAsyncResult) ping_result = NULL;
   g_autoptr (GAsyncResult) stop_result = NULL;
   g_autoptr (GBytes) payload = bytes_printf ("last words");
-  g_autoptr (GBytes) echo = NULL;
   g_autoptr (GError) error = NULL;
   gint64 start = g_get_monotonic_time ();
 
@@ -1259,10 +1258,7 @@ test_stop_graceful (Fixture *fixture, gconstpointer user_data)
                         &ping_result);
   uc_worker_stop_async (fixture->worker, NULL, store_result, &stop_result);
   uc_test_wait_until (ping_result != NULL && stop_result != NULL);
-  echo =
-    uc_worker_ping_finish (fixture->worker, ping_result, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_bytes_equal (echo, payload));
+  assert_echo (fixture->worker, ping_result, payload);
   g_assert_true (uc_worker_stop_finish (fixture->worker, stop_result, &error));
   /* Well before the kill. */
   g_assert_cmpint (g_get_monotonic_time () - start, <,
@@ -1285,7 +1281,7 @@ test_lifecycle_eof (Fixture *fixture, gconstpointer user_data)
   g_autoptr (GError) error = NULL;
   g_auto (UcTestOutput) output = { 0 };
   g_auto (GStrv) envp = g_get_environ ();
-  const char *argv[] = { real_worker (), NULL };
+  const char *argv[] = { uc_test_built_program ("UNIXCTLD_WORKER"), NULL };
   const char *no_args[] = { NULL };
   int pair[2];
 
@@ -1299,8 +1295,8 @@ test_lifecycle_eof (Fixture *fixture, gconstpointer user_data)
   close (pair[0]);
   g_assert_cmpint (uc_test_subprocess_wait (process, DEADLINE_US), ==, 0);
 
-  uc_test_run (real_worker (), NULL, no_args, (const char *const *) envp,
-               &output);
+  uc_test_run (uc_test_built_program ("UNIXCTLD_WORKER"), NULL, no_args,
+               (const char *const *) envp, &output);
   g_assert_cmpint (output.status, ==, 1);
   g_assert_nonnull (strstr (output.err, "descriptor 3 is not a socket"));
 }
@@ -1311,10 +1307,7 @@ test_lifecycle_sigint (Fixture *fixture, gconstpointer user_data)
 {
   pid_t pid;
 
-  start_real_worker (fixture);
-  /* Running, past its set-up: a signal before it would be no test. */
-  assert_ping_works (fixture->worker);
-  pid = uc_worker_get_pid (fixture->worker);
+  pid = start_running_worker (fixture);
   g_assert_no_errno (kill (pid, SIGINT));
   assert_ping_works (fixture->worker);
   g_assert_cmpint (uc_worker_get_pid (fixture->worker), ==, pid);
@@ -1352,10 +1345,7 @@ test_lifecycle_parent_death (Fixture *fixture, gconstpointer user_data)
       const char *path = g_getenv ("TEST_WORKER_PID_FILE");
       g_autofree char *text = NULL;
 
-      start_real_worker (fixture);
-      /* Stopped once it runs, not while it starts. */
-      assert_ping_works (fixture->worker);
-      pid = uc_worker_get_pid (fixture->worker);
+      pid = start_running_worker (fixture);
       text = g_strdup_printf ("%ld", (long) pid);
       g_assert_true (g_file_set_contents (path, text, -1, NULL));
       g_assert_no_errno (kill (pid, SIGSTOP));
@@ -1392,10 +1382,8 @@ test_lifecycle_inherited_fds (Fixture *fixture, gconstpointer user_data)
   leaky = open (path, O_RDWR | O_CREAT, 0600);
   g_assert_no_errno (leaky);
 
-  start_real_worker (fixture);
-  assert_ping_works (fixture->worker);
-  fd_dir = g_strdup_printf ("/proc/%ld/fd",
-                            (long) uc_worker_get_pid (fixture->worker));
+  fd_dir =
+    g_strdup_printf ("/proc/%ld/fd", (long) start_running_worker (fixture));
   listing = uc_test_list_dir (fd_dir);
   g_assert_cmpstr (listing, ==, "0 1 2 3");
   close (leaky);
@@ -1467,10 +1455,7 @@ test_cancel (Fixture *fixture, gconstpointer user_data)
   guint fds_before;
   pid_t pid;
 
-  start_real_worker (fixture);
-  /* Stopped once it runs, not while it starts. */
-  assert_ping_works (fixture->worker);
-  pid = uc_worker_get_pid (fixture->worker);
+  pid = start_running_worker (fixture);
   served = uc_worker_get_n_served (fixture->worker);
   g_assert_cmpint (g_unix_fd_list_append (fds, STDIN_FILENO, NULL), ==, 0);
   fds_before = count_fds (getpid ());
@@ -1642,6 +1627,222 @@ test_find_program (Fixture *fixture, gconstpointer user_data)
   g_setenv ("UNIXCTLD_WORKER", saved, TRUE);
 }
 
+/* The frames themselves: uc-worker-protocol.c on a socketpair, both
+ * ends in this process. */
+
+/* A connected pair, @sender blocking (the worker's side) and @receiver
+ * non-blocking (the daemon's), and a reader of @receiver. */
+static UcWorkerReader *
+socket_pair (GSocket **sender, GSocket **receiver)
+{
+  g_autoptr (GError) error = NULL;
+  int pair[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair));
+  *sender = g_socket_new_from_fd (pair[0], &error);
+  g_assert_no_error (error);
+  *receiver = g_socket_new_from_fd (pair[1], &error);
+  g_assert_no_error (error);
+  g_socket_set_blocking (*receiver, FALSE);
+  return uc_worker_reader_new (*receiver, NULL, NULL);
+}
+
+/* Sends a ping request @id with @payload and @fds, wholly. */
+static void
+send_request (GSocket *socket,
+              guint64 id,
+              const char *payload,
+              GUnixFDList *fds)
+{
+  UcWorkerHeader header = { UC_WORKER_KIND_REQUEST, UC_WORKER_METHOD_PING, id,
+                            (guint32) strlen (payload), 0 };
+  guint8 bytes[UC_WORKER_HEADER_SIZE];
+  g_autoptr (GError) error = NULL;
+  gsize offset = 0;
+
+  header.n_fds = fds != NULL ? (guint16) g_unix_fd_list_get_length (fds) : 0;
+  uc_worker_header_pack (&header, bytes);
+  g_assert_true (uc_worker_send_frame (socket, bytes, payload, strlen (payload),
+                                       fds, &offset, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (offset, ==, UC_WORKER_HEADER_SIZE + strlen (payload));
+}
+
+/* Reads what has come on a non-blocking socket: a frame, or @status. */
+static UcWorkerFrame *
+read_frame (UcWorkerReader *reader, UcWorkerReadStatus status, GError **error)
+{
+  UcWorkerFrame *frame = NULL;
+  UcWorkerReadStatus got = uc_worker_reader_read (reader, &frame, error);
+
+  /* The first AGAIN may only mean that the last read was short. */
+  if (got == UC_WORKER_READ_AGAIN)
+    got = uc_worker_reader_read (reader, &frame, error);
+  g_assert_cmpint (got, ==, status);
+  return frame;
+}
+
+static void
+assert_same_file (int a, int b)
+{
+  struct stat st_a;
+  struct stat st_b;
+
+  g_assert_no_errno (fstat (a, &st_a));
+  g_assert_no_errno (fstat (b, &st_b));
+  g_assert_cmpuint (st_a.st_dev, ==, st_b.st_dev);
+  g_assert_cmpuint (st_a.st_ino, ==, st_b.st_ino);
+}
+
+/* /worker/protocol/frames: pipelined frames, with and without
+ * descriptors, arrive whole and in order, each with its own descriptors,
+ * close-on-exec; the sender keeps none, the receiver's go with the
+ * frames. */
+static void
+test_protocol_frames (Fixture *fixture, gconstpointer user_data)
+{
+  static const char *const payloads[] = { "one", "two", "three", "four" };
+  static const guint n_fds[] = { 0, 2, 1, 0 };
+  g_autoptr (GSocket) sender = NULL;
+  g_autoptr (GSocket) receiver = NULL;
+  g_autoptr (UcWorkerReader) reader = NULL;
+  g_autoptr (GPtrArray) frames =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) uc_worker_frame_free);
+  g_autoptr (GError) error = NULL;
+  int pipe_fds[2];
+  guint fds_before;
+
+  reader = socket_pair (&sender, &receiver);
+  g_assert_no_errno (pipe2 (pipe_fds, O_CLOEXEC));
+  fds_before = count_fds (getpid ());
+
+  /* Back to back, before anything is read: two frames with descriptors
+   * in a row, which the kernel keeps apart only if each went in a send of
+   * its own. */
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+
+      for (guint j = 0; j < n_fds[i]; j++)
+        g_assert_cmpint (g_unix_fd_list_append (fds, pipe_fds[j], NULL), >=, 0);
+      send_request (sender, i + 1, payloads[i], fds);
+    }
+  /* The sender's copies are closed; the kernel holds its own. */
+  g_assert_cmpuint (count_fds (getpid ()), ==, fds_before);
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      UcWorkerFrame *frame = read_frame (reader, UC_WORKER_READ_FRAME, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (frame->header.id, ==, i + 1);
+      g_assert_cmpmem (g_bytes_get_data (frame->payload, NULL),
+                       g_bytes_get_size (frame->payload), payloads[i],
+                       strlen (payloads[i]));
+      g_assert_cmpuint (frame->fds->len, ==, n_fds[i]);
+      for (guint j = 0; j < frame->fds->len; j++)
+        {
+          int fd = g_array_index (frame->fds, int, j);
+
+          assert_same_file (fd, pipe_fds[j]);
+          g_assert_cmpint (fcntl (fd, F_GETFD) & FD_CLOEXEC, !=, 0);
+        }
+      g_ptr_array_add (frames, frame);
+    }
+  g_assert_null (read_frame (reader, UC_WORKER_READ_AGAIN, &error));
+  g_assert_cmpuint (count_fds (getpid ()), ==, fds_before + 3);
+  g_ptr_array_set_size (frames, 0);
+  g_assert_cmpuint (count_fds (getpid ()), ==, fds_before);
+
+  g_assert_true (g_socket_close (sender, &error));
+  g_assert_null (read_frame (reader, UC_WORKER_READ_EOF, &error));
+  g_assert_no_error (error);
+  close (pipe_fds[0]);
+  close (pipe_fds[1]);
+}
+
+/* /worker/protocol/control-message: a control message other than
+ * descriptors (here credentials, which the receiver asked for) breaks
+ * the protocol, and the descriptors that came with it are closed. */
+static void
+test_protocol_control_message (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GSocket) sender = NULL;
+  g_autoptr (GSocket) receiver = NULL;
+  g_autoptr (UcWorkerReader) reader = NULL;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  guint fds_before;
+
+  reader = socket_pair (&sender, &receiver);
+  g_assert_true (
+    g_socket_set_option (receiver, SOL_SOCKET, SO_PASSCRED, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_unix_fd_list_append (fds, STDERR_FILENO, NULL), ==, 0);
+  send_request (sender, 1, "credentials", fds);
+  g_clear_object (&fds);
+  fds_before = count_fds (getpid ());
+
+  g_assert_null (read_frame (reader, UC_WORKER_READ_FAILED, &error));
+  g_assert_error (error, UC_ERROR, UC_ERROR_PROTOCOL);
+  g_assert_cmpstr (error->message, ==,
+                   "unexpected control message GUnixCredentialsMessage (only "
+                   "descriptors may come with a frame)");
+  g_assert_cmpuint (count_fds (getpid ()), ==, fds_before);
+}
+
+/* /worker/protocol/ctrunc: descriptors the kernel had to drop (here, the
+ * receiver is out of descriptors) break the protocol, and those that did
+ * arrive are closed.  In a subprocess: it lowers its limit of open
+ * files. */
+static void
+test_protocol_ctrunc (Fixture *fixture, gconstpointer user_data)
+{
+  g_autoptr (GSocket) sender = NULL;
+  g_autoptr (GSocket) receiver = NULL;
+  g_autoptr (UcWorkerReader) reader = NULL;
+  g_autoptr (GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *listing = NULL;
+  struct rlimit saved;
+  struct rlimit low;
+  guint fds_before;
+  guint free_slots;
+  int highest;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  reader = socket_pair (&sender, &receiver);
+  for (int i = 0; i < UC_WORKER_MAX_FDS; i++)
+    g_assert_cmpint (g_unix_fd_list_append (fds, STDERR_FILENO, NULL), ==, i);
+  send_request (sender, 1, "too many for here", fds);
+  g_clear_object (&fds);
+
+  /* Room for two more descriptors above the highest open one, and the
+   * gaps below it: fewer than the frame carries. */
+  listing = uc_test_list_dir ("/proc/self/fd");
+  highest = atoi (strrchr (listing, ' ') + 1);
+  fds_before = count_fds (getpid ());
+  free_slots = (guint) (highest + 1) - fds_before + 2;
+  g_assert_cmpuint (free_slots, <, UC_WORKER_MAX_FDS);
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &saved));
+  low = saved;
+  low.rlim_cur = (rlim_t) highest + 3;
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &low));
+
+  g_assert_null (read_frame (reader, UC_WORKER_READ_FAILED, &error));
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &saved));
+  g_assert_error (error, UC_ERROR, UC_ERROR_PROTOCOL);
+  g_assert_true (
+    g_str_has_prefix (error->message, "descriptors cut off (MSG_CTRUNC)"));
+  g_assert_cmpuint (count_fds (getpid ()), ==, fds_before);
+}
+
 /* The daemon, through its control socket. */
 
 typedef struct
@@ -1672,16 +1873,6 @@ daemon_free (Daemon *daemon)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Daemon, daemon_free)
 
-static const char *
-unixctld_path (void)
-{
-  const char *path = g_getenv ("UNIXCTLD");
-
-  if (path == NULL)
-    g_error ("UNIXCTLD is not set: run this test through meson");
-  return path;
-}
-
 /* Runs unixctld in the foreground in a run directory of its own, with
  * @extra (NULL-terminated) arguments.  The worker is found next to it:
  * $UNIXCTLD_WORKER is unset, so that the lookup is tested too. */
@@ -1690,27 +1881,17 @@ daemon_start (const char *const *extra)
 {
   g_autoptr (GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GSocketConnection) connection = NULL;
-  g_autoptr (GError) error = NULL;
   Daemon *daemon = g_new0 (Daemon, 1);
   g_autofree char *name = NULL;
 
   daemon->dir = uc_test_make_tmp_dir ("test-worker-daemon-XXXXXX");
   daemon->envp = uc_test_ovs_environ (daemon->dir, daemon->dir);
   daemon->envp = g_environ_unsetenv (daemon->envp, "UNIXCTLD_WORKER");
-  g_ptr_array_add (argv, g_strdup (unixctld_path ()));
-  g_ptr_array_add (argv, g_strconcat ("--rundir=", daemon->dir, NULL));
-  for (gsize i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (argv, g_strdup (extra[i]));
-  g_ptr_array_add (argv, NULL);
-
   g_subprocess_launcher_set_environ (launcher, daemon->envp);
   g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
                                          GINT_TO_POINTER (SIGKILL), NULL);
-  daemon->daemon = g_subprocess_launcher_spawnv (
-    launcher, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
+  daemon->daemon = uc_test_spawn_unixctld (launcher, daemon->dir, extra);
   daemon->pid = uc_test_subprocess_pid (daemon->daemon);
   name = g_strdup_printf ("unixctld.%ld.ctl", (long) daemon->pid);
   daemon->socket = g_build_filename (daemon->dir, name, NULL);
@@ -2003,8 +2184,8 @@ test_daemon_missing_worker (Fixture *fixture, gconstpointer user_data)
     g_environ_setenv (envp, "UNIXCTLD_WORKER", "/nonexistent/worker", TRUE);
   /* Its quotes survive on stderr only in a UTF-8 locale. */
   envp = g_environ_setenv (envp, "LC_ALL", "C.UTF-8", TRUE);
-  uc_test_run (unixctld_path (), NULL, args, (const char *const *) envp,
-               &output);
+  uc_test_run (uc_test_built_program ("UNIXCTLD"), NULL, args,
+               (const char *const *) envp, &output);
   g_assert_cmpint (output.status, ==, 1);
   g_assert_true (g_str_has_prefix (
     output.err, "unixctld: cannot start the worker “/nonexistent/worker”: "));
@@ -2036,8 +2217,8 @@ test_daemon_detach (Fixture *fixture, gconstpointer user_data)
   pid_t worker_pid;
 
   /* Returns only once nothing holds its stdout and stderr pipes. */
-  uc_test_run (unixctld_path (), NULL, args, (const char *const *) envp,
-               &output);
+  uc_test_run (uc_test_built_program ("UNIXCTLD"), NULL, args,
+               (const char *const *) envp, &output);
   g_assert_cmpint (output.status, ==, 0);
   g_assert_cmpstr (output.err, ==, "");
 
@@ -2111,6 +2292,9 @@ main (int argc, char **argv)
   ADD ("/worker/system-stats", NULL, test_system_stats);
   ADD ("/worker/system-stats/hostile-values", NULL, test_system_stats_hostile);
   ADD ("/worker/find-program", NULL, test_find_program);
+  ADD ("/worker/protocol/frames", NULL, test_protocol_frames);
+  ADD ("/worker/protocol/control-message", NULL, test_protocol_control_message);
+  ADD ("/worker/protocol/ctrunc", NULL, test_protocol_ctrunc);
   ADD ("/worker/daemon/commands", NULL, test_daemon_commands);
   ADD ("/worker/daemon/ovs-appctl", NULL, test_daemon_ovs_appctl);
   ADD ("/worker/daemon/sigstop", NULL, test_daemon_sigstop);

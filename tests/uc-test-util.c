@@ -113,6 +113,43 @@ uc_test_list_dir (const char *path)
   return g_strjoinv (" ", (char **) names->pdata);
 }
 
+/**
+ * uc_test_wait_for_file_text:
+ * @path: a file another process writes, such as a log file
+ * @needle: the text to wait for
+ * @timeout_us: how long to wait
+ * @contents: (out) (optional) (transfer full): the file's text once it
+ *   holds @needle
+ *
+ * Polls @path every %UC_TEST_POLL_US until it holds @needle, blocking:
+ * for files written by another process.  Fails the test if @path does
+ * not hold @needle within @timeout_us.
+ */
+void
+uc_test_wait_for_file_text (const char *path,
+                            const char *needle,
+                            gint64 timeout_us,
+                            char **contents)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
+
+  for (;;)
+    {
+      g_autofree char *text = NULL;
+
+      if (g_file_get_contents (path, &text, NULL, NULL) &&
+          strstr (text, needle) != NULL)
+        {
+          if (contents != NULL)
+            *contents = g_steal_pointer (&text);
+          return;
+        }
+      if (g_get_monotonic_time () > deadline)
+        g_error ("%s never held “%s”", path, needle);
+      g_usleep (UC_TEST_POLL_US);
+    }
+}
+
 /* The main loop. */
 
 static gboolean
@@ -226,6 +263,63 @@ uc_test_args_va (va_list ap)
     g_ptr_array_add (args, (gpointer) arg);
   g_ptr_array_add (args, NULL);
   return (const char **) g_ptr_array_free (args, FALSE);
+}
+
+/**
+ * uc_test_daemon_launcher_new:
+ * @flags: where its output goes
+ *
+ * A launcher for daemons under test: a UTF-8 locale, so that messages
+ * compare byte for byte; neither `$OVS_RUNDIR` nor `$G_MESSAGES_DEBUG`
+ * from the test's environment; and SIGKILL when the test process dies,
+ * since a test that fails aborts without its tear-down.
+ *
+ * Returns: (transfer full): the launcher
+ */
+GSubprocessLauncher *
+uc_test_daemon_launcher_new (GSubprocessFlags flags)
+{
+  GSubprocessLauncher *launcher = g_subprocess_launcher_new (flags);
+
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "OVS_RUNDIR");
+  g_subprocess_launcher_unsetenv (launcher, "G_MESSAGES_DEBUG");
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGKILL), NULL);
+  return launcher;
+}
+
+/**
+ * uc_test_spawn_unixctld:
+ * @launcher: how to start it
+ * @rundir: (nullable): its run directory, given first as `--rundir`; %NULL
+ *   for none
+ * @args: (array zero-terminated=1) (nullable): its other arguments
+ *
+ * Starts the daemon under test, %UNIXCTLD.
+ *
+ * Returns: (transfer full): the process
+ */
+GSubprocess *
+uc_test_spawn_unixctld (GSubprocessLauncher *launcher,
+                        const char *rundir,
+                        const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  GSubprocess *process;
+
+  g_ptr_array_add (argv, g_strdup (uc_test_built_program ("UNIXCTLD")));
+  if (rundir != NULL)
+    g_ptr_array_add (argv, g_strconcat ("--rundir=", rundir, NULL));
+  for (gsize i = 0; args != NULL && args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_launcher_spawnv (
+    launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return process;
 }
 
 static gboolean
@@ -949,4 +1043,218 @@ uc_test_call (GSocket *socket, const char *method, const char *const *params)
   g_assert_true (error == NULL || JSON_NODE_HOLDS_NULL (error));
   g_assert_nonnull (result);
   return json_node_copy (result);
+}
+
+/* Commands in-process. */
+
+static void
+on_dispatch_reply (UcRequest *request,
+                   gboolean success,
+                   JsonNode *body,
+                   gpointer user_data)
+{
+  UcTestReply *reply = user_data;
+
+  reply->done = TRUE;
+  reply->success = success;
+  reply->body = json_node_ref (body);
+}
+
+/**
+ * uc_test_cmd_echo:
+ * @request: a request
+ * @user_data: unused
+ *
+ * A #UcCommandFunc for tests, registered as `echo ARG...`: answers at
+ * once with its arguments joined by spaces.
+ */
+void
+uc_test_cmd_echo (UcRequest *request, gpointer user_data)
+{
+  g_autofree char *text =
+    g_strjoinv (" ", (char **) uc_request_get_argv (request) + 1);
+
+  uc_request_reply (request, text);
+}
+
+/**
+ * uc_test_request_new:
+ * @argv: (array zero-terminated=1): the command, then its arguments
+ * @format: the output format of the request
+ * @reply: (out caller-allocates): an empty reply, to fill in; it must
+ *   outlive the answer
+ *
+ * Makes a request with no transport behind it: its answer goes to
+ * @reply.
+ *
+ * Returns: (transfer full): the request, for uc_server_dispatch()
+ */
+UcRequest *
+uc_test_request_new (const char *const *argv,
+                     UcOutputFormat format,
+                     UcTestReply *reply)
+{
+  g_assert_false (reply->done);
+  return uc_request_new (argv, format, NULL, on_dispatch_reply, reply, NULL);
+}
+
+/**
+ * uc_test_dispatch:
+ * @server: a server
+ * @format: the output format of the request
+ * @argv: (array zero-terminated=1): the command, then its arguments
+ * @reply: (out caller-allocates): an empty reply, to fill in
+ *
+ * Runs @argv on @server as a transport would, with uc_server_dispatch(),
+ * and waits for the answer: a deferred one too.
+ */
+void
+uc_test_dispatch (UcServer *server,
+                  UcOutputFormat format,
+                  const char *const *argv,
+                  UcTestReply *reply)
+{
+  g_autoptr (UcRequest) request = uc_test_request_new (argv, format, reply);
+
+  uc_server_dispatch (server, request);
+  uc_test_wait_until (reply->done);
+}
+
+/**
+ * uc_test_reply_get_text:
+ * @reply: an answer, in text mode
+ *
+ * Returns: (transfer none): its text, with the newline that ends a
+ *   non-empty text on the wire
+ */
+const char *
+uc_test_reply_get_text (const UcTestReply *reply)
+{
+  g_assert_true (JSON_NODE_HOLDS_VALUE (reply->body));
+  return json_node_get_string (reply->body);
+}
+
+/**
+ * uc_test_reply_clear:
+ * @reply: an answer
+ *
+ * Frees what @reply holds and empties it, for reuse.
+ */
+void
+uc_test_reply_clear (UcTestReply *reply)
+{
+  g_clear_pointer (&reply->body, json_node_unref);
+  reply->done = FALSE;
+  reply->success = FALSE;
+}
+
+/* Benchmarks. */
+
+static int
+compare_doubles (gconstpointer a, gconstpointer b)
+{
+  double x = *(const double *) a;
+  double y = *(const double *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/**
+ * uc_test_median:
+ * @values: (array length=n_values): figures; sorted in place
+ * @n_values: how many, at least one
+ *
+ * The figure a benchmark reports from its rounds: a burst of load on the
+ * machine moves the median less than the mean.
+ *
+ * Returns: the middle figure (the upper middle one of an even count)
+ */
+double
+uc_test_median (double *values, guint n_values)
+{
+  g_assert_cmpuint (n_values, >, 0);
+  qsort (values, n_values, sizeof (double), compare_doubles);
+  return values[n_values / 2];
+}
+
+/* The worker. */
+
+typedef struct
+{
+  UcWorker *worker; /* (unowned) */
+  GBytes *payload;  /* (unowned) (nullable) */
+  GUnixFDList *fds; /* (unowned) (nullable) */
+  int n_fds;
+  guint window;
+  guint64 n_pings; /* how many to send */
+  gint64 deadline_us;
+  guint64 n_sent;
+  guint64 n_done;
+} PingFlood;
+
+static void ping_flood_send (PingFlood *flood);
+
+static void
+on_flood_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PingFlood *flood = user_data;
+  g_autoptr (GUnixFDList) back = NULL;
+  g_autoptr (GBytes) reply = NULL;
+  g_autoptr (GError) error = NULL;
+
+  reply = uc_worker_call_finish (UC_WORKER (source), result, &back, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (back != NULL ? g_unix_fd_list_get_length (back) : 0, ==,
+                   flood->n_fds);
+  flood->n_done++;
+  /* The clock is read once per window, not per reply. */
+  if (flood->deadline_us > 0 && flood->n_done % flood->window == 0 &&
+      g_get_monotonic_time () >= flood->deadline_us)
+    flood->n_pings = flood->n_sent;
+  if (flood->n_sent < flood->n_pings)
+    ping_flood_send (flood);
+}
+
+static void
+ping_flood_send (PingFlood *flood)
+{
+  flood->n_sent++;
+  uc_worker_call_async (flood->worker, UC_WORKER_METHOD_PING, flood->payload,
+                        flood->fds, NULL, on_flood_reply, flood);
+}
+
+/**
+ * uc_test_ping_flood:
+ * @worker: a running worker
+ * @payload: (nullable): what each ping sends
+ * @fds: (nullable): descriptors each ping sends, and gets back
+ * @window: pings kept outstanding: each reply's callback sends the next
+ * @n_pings: how many to send at most
+ * @deadline_us: monotonic time after which no more are sent; 0 for none
+ *
+ * Pipelines pings through @worker, iterating the default main context,
+ * until @n_pings are answered or the deadline has passed.  Each must
+ * succeed and bring back as many descriptors as it sent, which are closed
+ * at once.  The deadline is checked once per @window replies.
+ *
+ * Returns: the pings answered
+ */
+guint64
+uc_test_ping_flood (UcWorker *worker,
+                    GBytes *payload,
+                    GUnixFDList *fds,
+                    guint window,
+                    guint64 n_pings,
+                    gint64 deadline_us)
+{
+  PingFlood flood = { worker,  payload,     fds, 0, window,
+                      n_pings, deadline_us, 0,   0 };
+
+  g_assert_cmpuint (window, >, 0);
+  flood.n_fds = fds != NULL ? g_unix_fd_list_get_length (fds) : 0;
+  while (flood.n_sent < MIN (window, n_pings))
+    ping_flood_send (&flood);
+  while (flood.n_done < flood.n_sent)
+    g_main_context_iteration (NULL, TRUE);
+  return flood.n_done;
 }

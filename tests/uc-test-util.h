@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include "uc-pstream.h"
+#include "uc-server.h"
+#include "uc-worker.h"
 
 G_BEGIN_DECLS
 
@@ -98,11 +100,32 @@ typedef struct
   gint64 elapsed_us;
 } UcTestOutput;
 
+/**
+ * UcTestReply:
+ * @done: whether the answer has come
+ * @success: whether it is a success
+ * @body: (owned) (nullable): its body: the text, or the JSON value
+ *
+ * A command's answer when a server answers in-process, without a
+ * transport; see uc_test_dispatch().  Declare it as
+ * `g_auto (UcTestReply) reply = { 0 };`.
+ */
+typedef struct
+{
+  gboolean done;
+  gboolean success;
+  JsonNode *body;
+} UcTestReply;
+
 /* clang-format off */
 char               *uc_test_make_tmp_dir         (const char          *tmpl);
 int                 uc_test_rm_rf                (const char          *path);
 char               *uc_test_read_file            (const char          *path);
 char               *uc_test_list_dir             (const char          *path);
+void                uc_test_wait_for_file_text   (const char          *path,
+                                                  const char          *needle,
+                                                  gint64               timeout_us,
+                                                  char               **contents);
 
 guint               uc_test_guard_add            (guint                seconds,
                                                   const char          *what);
@@ -111,6 +134,10 @@ gboolean            uc_test_trap_in_subprocess   (void);
 
 const char         *uc_test_built_program        (const char          *variable);
 const char        **uc_test_args_va              (va_list              ap);
+GSubprocessLauncher *uc_test_daemon_launcher_new (GSubprocessFlags     flags);
+GSubprocess        *uc_test_spawn_unixctld       (GSubprocessLauncher *launcher,
+                                                  const char          *rundir,
+                                                  const char *const   *args);
 void                uc_test_ovs_find             (UcTestOvs           *ovs,
                                                   const char          *python_module);
 void                uc_test_ovs_clear            (UcTestOvs           *ovs);
@@ -134,6 +161,14 @@ int                 uc_test_subprocess_wait      (GSubprocess         *process,
 guint               uc_test_proc_count_fds       (pid_t                pid,
                                                   char               **description);
 guint64             uc_test_proc_rss_kib         (pid_t                pid);
+double              uc_test_median               (double              *values,
+                                                  guint                n_values);
+guint64             uc_test_ping_flood           (UcWorker            *worker,
+                                                  GBytes              *payload,
+                                                  GUnixFDList         *fds,
+                                                  guint                window,
+                                                  guint64              n_pings,
+                                                  gint64               deadline_us);
 
 GSocket            *uc_test_bind_unix            (const char          *path);
 GSocket            *uc_test_bind_loopback        (guint16             *port);
@@ -164,8 +199,21 @@ JsonObject         *uc_test_transact             (GSocket             *socket,
 JsonNode           *uc_test_call                 (GSocket             *socket,
                                                   const char          *method,
                                                   const char *const   *params);
+
+void                uc_test_cmd_echo             (UcRequest           *request,
+                                                  gpointer             user_data);
+UcRequest          *uc_test_request_new          (const char *const   *argv,
+                                                  UcOutputFormat       format,
+                                                  UcTestReply         *reply);
+void                uc_test_dispatch             (UcServer            *server,
+                                                  UcOutputFormat       format,
+                                                  const char *const   *argv,
+                                                  UcTestReply         *reply);
+const char         *uc_test_reply_get_text       (const UcTestReply   *reply);
+void                uc_test_reply_clear          (UcTestReply         *reply);
 /* clang-format on */
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UcTestOutput, uc_test_output_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UcTestReply, uc_test_reply_clear)
 
 G_END_DECLS
