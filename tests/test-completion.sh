@@ -1,5 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# compopt and cleanup run indirectly (from _unixctl and the EXIT trap).
+# shellcheck disable=SC2317
+#
 # test-completion: data/unixctl.bash-completion, loaded the way
 # bash-completion loads it, completes options, their values, daemon names
 # from the run directory and the commands a live unixctld lists.  TAP.
