@@ -6,11 +6,9 @@
 #include "uc-client.h"
 
 #include <errno.h>
-#include <gio/gunixsocketaddress.h>
 
 #include "uc-jsonrpc-message.h"
 #include "uc-rate-limit.h"
-#include "uc-stream-private.h"
 #include "uc-stream.h"
 
 /**
@@ -614,36 +612,6 @@ check_deadline (gint64 deadline, GError **error)
   return FALSE;
 }
 
-/* Connects to the unix socket of @stream at once: a unix connect never
- * waits (with the listen backlog full it fails with EAGAIN, as Open
- * vSwitch's does).  The error has GSocket's code and text, which end in
- * the C library's words for the errno, behind the name of the stream, as
- * uc_stream_connect_async() reports it.  Returns (transfer full): the
- * connection, or %NULL with @error set. */
-static GIOStream *
-connect_unix (UcStream *stream, GError **error)
-{
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GSocketAddress) address = NULL;
-  g_autoptr (GError) local_error = NULL;
-  g_autofree char *quoted = NULL;
-
-  socket =
-    g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &local_error);
-  if (socket != NULL)
-    {
-      address = g_unix_socket_address_new (uc_stream_get_path (stream));
-      if (g_socket_connect (socket, address, NULL, &local_error))
-        return G_IO_STREAM (
-          g_socket_connection_factory_create_connection (socket));
-    }
-
-  quoted = uc_stream_quote (uc_stream_get_name (stream));
-  g_prefix_error (&local_error, "\"%s\": ", quoted);
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return NULL;
-}
-
 typedef struct
 {
   GAsyncResult *result; /* (owned) (nullable) */
@@ -779,8 +747,10 @@ uc_client_connect (const char *stream_name,
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
 
+  /* uc_stream_connect() connects a unix socket at once; it has no
+   * deadline for the others. */
   if (g_strcmp0 (uc_stream_get_type_name (stream), "unix") == 0)
-    io_stream = connect_unix (stream, error);
+    io_stream = uc_stream_connect (stream, cancellable, error);
   else
     io_stream = connect_waiting (stream, context, deadline, cancellable, error);
 

@@ -682,6 +682,16 @@ unix_parse (UcStream *self,
                                     rundir, &self->path, error);
 }
 
+/* Keeps GIO's code, which callers test, and its text, which carries the
+ * reason, of a failed connect; only says which stream it was about. */
+static void
+prefix_connect_error (UcStream *self, GError **error)
+{
+  g_autofree char *quoted = uc_stream_quote (self->name);
+
+  g_prefix_error (error, "\"%s\": ", quoted);
+}
+
 static void
 socket_client_connect_cb (GObject *source,
                           GAsyncResult *result,
@@ -696,11 +706,7 @@ socket_client_connect_cb (GObject *source,
     g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
   if (connection == NULL)
     {
-      g_autofree char *quoted = uc_stream_quote (self->name);
-
-      /* Keep GIO's code, which callers test, and its text, which carries
-       * the reason; only say which stream it was about. */
-      g_prefix_error (&error, "\"%s\": ", quoted);
+      prefix_connect_error (self, &error);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -728,6 +734,35 @@ unix_connect_async (UcStream *self, GTask *task)
   g_autoptr (GSocketAddress) address = g_unix_socket_address_new (self->path);
 
   socket_client_connect_async (G_SOCKET_CONNECTABLE (address), task);
+}
+
+/* Connects a `unix:` stream at once, without a thread or a main loop
+ * iteration: a unix connect never waits (with the listen backlog full it
+ * fails with EAGAIN, as Open vSwitch's does).  The error is the one
+ * unix_connect_async() gives: GSocket's, behind the stream's name. */
+static GIOStream *
+unix_connect_sync (UcStream *self, GCancellable *cancellable, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  socket =
+    g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, &local_error);
+  if (socket != NULL)
+    {
+      address = g_unix_socket_address_new (self->path);
+      if (g_socket_connect (socket, address, cancellable, &local_error))
+        return G_IO_STREAM (
+          g_socket_connection_factory_create_connection (socket));
+    }
+
+  prefix_connect_error (self, &local_error);
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return NULL;
 }
 
 static void
@@ -973,6 +1008,10 @@ connect_sync_cb (GObject *source, GAsyncResult *result, gpointer user_data)
  * programs that have nothing else to do meanwhile.  Never call it from a
  * main loop that serves others.  Fails as uc_stream_connect_finish() does.
  *
+ * A `unix:` stream is connected at once, without a thread or a main loop
+ * iteration, since connecting to a unix socket never waits: that is most
+ * of the start-up of a one-shot client.
+ *
  * Returns: (transfer full): the connection, or %NULL with @error set
  */
 GIOStream *
@@ -986,9 +1025,12 @@ uc_stream_connect (UcStream *self, GCancellable *cancellable, GError **error)
                         NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  /* Run the asynchronous connect in a context of our own, so that there is
-   * one code path per stream type and the caller's main context, if any,
-   * dispatches nothing while we wait. */
+  if (self->provider->connect_async == unix_connect_async)
+    return unix_connect_sync (self, cancellable, error);
+
+  /* Run the asynchronous connect in a context of our own, so that the
+   * other types need no code of their own here and the caller's main
+   * context, if any, dispatches nothing while we wait. */
   context = g_main_context_new ();
   g_main_context_push_thread_default (context);
   uc_stream_connect_async (self, cancellable, connect_sync_cb, &result);
