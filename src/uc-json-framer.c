@@ -19,19 +19,18 @@
  * arrives in 64 KiB reads is therefore scanned once, not once per read.
  *
  * Besides finding where a message ends, the framer is the guard in front
- * of json-glib, which recurses once per nesting level, builds a tree that
- * costs far more than the text, and is lenient about what it accepts.  So
- * the framer enforces, before json-glib sees a byte:
+ * of the parser (uc-json-parser.c): the json-glib tree it builds costs far
+ * more than the text, and freeing that tree recurses once per nesting
+ * level.  So the framer enforces, before the parser sees a byte:
  *
  *  - the size limit, as soon as a message passes it;
  *  - the nesting depth limit (Open vSwitch's wording);
  *  - strict UTF-8, both raw and in `\u` escapes, with no NUL anywhere;
  *  - the JSON string rules (escapes, no raw control characters);
- *  - a bound on the cost of the tree json-glib will build;
- *  - the JSON alphabet outside strings, so that json-glib extensions
- *    (comments, single-quoted strings, hexadecimal numbers) never reach it.
+ *  - a bound on the cost of the tree the parser will build;
+ *  - the JSON alphabet outside strings.
  *
- * It does not check the full JSON grammar: json-glib does that, on text
+ * It does not check the full JSON grammar: the parser does that, on text
  * that is by then known to be bounded.
  */
 
@@ -421,7 +420,7 @@ scan (UcJsonFramer *self,
                 case CLASS_CLOSE:
                   p++;
                   /* A mismatched bracket keeps the count right for any text
-                   * json-glib accepts; json-glib refuses the rest. */
+                   * the parser accepts; the parser refuses the rest. */
                   if (--depth == 0)
                     {
                       state = STATE_IDLE;
@@ -705,11 +704,12 @@ out:
  *    (%UC_ERROR_TOO_COMPLEX).
  *
  * The text of a complete message is well-framed, not necessarily valid
- * JSON: parse it with json-glib, which checks the grammar.
+ * JSON: parse it with uc_json_parse(), which checks the grammar.
  *
  * Returns: %UC_JSON_FRAMER_MESSAGE when a message is complete: *@consumed
  *   counts the bytes up to and including its closing brace, and
- *   uc_json_framer_take_message() must be called before feeding the rest.
+ *   uc_json_framer_take_message(), or uc_json_framer_get_message() and
+ *   uc_json_framer_drop_message(), must be called before feeding the rest.
  *   %UC_JSON_FRAMER_NEED_MORE when all of @data was consumed (*@consumed
  *   is @length).  %UC_JSON_FRAMER_ERROR with @error set when a rule is
  *   broken: *@consumed counts the bytes before the offending one.

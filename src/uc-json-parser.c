@@ -539,9 +539,12 @@ push (Parser *self, JsonNode *container)
     {
       self->allocated *= 2;
       if (self->stack == self->inline_stack)
-        self->stack = g_memdup2 (self->inline_stack,
-                                 self->allocated / 2 * sizeof (JsonNode *));
-      self->stack = g_renew (JsonNode *, self->stack, self->allocated);
+        {
+          self->stack = g_new (JsonNode *, self->allocated);
+          memcpy (self->stack, self->inline_stack, sizeof self->inline_stack);
+        }
+      else
+        self->stack = g_renew (JsonNode *, self->stack, self->allocated);
     }
   self->stack[self->depth++] = container;
   return TRUE;

@@ -68,10 +68,8 @@ argv_copy (const char *const *argv, guint *argc)
   p = (char *) (copy + n + 1);
   for (guint i = 0; i < n; i++)
     {
-      gsize length = strlen (argv[i]) + 1;
-
-      copy[i] = memcpy (p, argv[i], length);
-      p += length;
+      copy[i] = p;
+      p = g_stpcpy (p, argv[i]) + 1;
     }
   copy[n] = NULL;
   *argc = n;
