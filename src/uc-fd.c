@@ -54,3 +54,51 @@ uc_fd_write_all (int fd, const void *data, gsize length)
     }
   return TRUE;
 }
+
+/**
+ * uc_fd_pwrite_all:
+ * @fd: a descriptor open for writing (not with `O_APPEND`, which Linux
+ *   lets override the offset)
+ * @data: (array length=length): the bytes to write
+ * @length: how many
+ * @offset: where in the file @data goes
+ * @n_written: (out) (optional): how many bytes were written, also on
+ *   failure
+ *
+ * Writes all of @data at @offset with pwrite(), retrying short writes and
+ * EINTR.  Writing the same bytes at the same offset twice leaves the file
+ * as once, which is what makes the log file's appends safe to replay.
+ *
+ * Returns: %TRUE on success; %FALSE with errno set otherwise (EIO if
+ *   the file took no bytes)
+ */
+gboolean
+uc_fd_pwrite_all (int fd,
+                  const void *data,
+                  gsize length,
+                  guint64 offset,
+                  gsize *n_written)
+{
+  const char *p = data;
+  gsize done = 0;
+  gboolean ok = TRUE;
+
+  while (done < length)
+    {
+      ssize_t n = pwrite (fd, p + done, length - done, (off_t) (offset + done));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          if (n == 0)
+            errno = EIO;
+          ok = FALSE;
+          break;
+        }
+      done += (gsize) n;
+    }
+  if (n_written != NULL)
+    *n_written = done;
+  return ok;
+}

@@ -15,10 +15,15 @@ G_BEGIN_DECLS
 typedef int UcFd;
 
 /* clang-format off */
-void     uc_fd_clear     (UcFd       *fd);
-gboolean uc_fd_write_all (int         fd,
-                          const void *data,
-                          gsize       length);
+void     uc_fd_clear      (UcFd       *fd);
+gboolean uc_fd_write_all  (int         fd,
+                           const void *data,
+                           gsize       length);
+gboolean uc_fd_pwrite_all (int         fd,
+                           const void *data,
+                           gsize       length,
+                           guint64     offset,
+                           gsize      *n_written);
 /* clang-format on */
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (UcFd, uc_fd_clear)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "uc-coverage.h"
+#include "uc-fd.h"
 #include "uc-memory.h"
 #include "uc-rate-limit.h"
 
@@ -163,8 +164,7 @@ target_unref (Target *target)
 {
   if (--target->ref_count > 0)
     return;
-  if (target->fd >= 0)
-    close (target->fd);
+  uc_fd_clear (&target->fd);
   g_byte_array_unref (target->pending);
   g_clear_pointer (&target->in_flight, g_bytes_unref);
   g_free (target);
@@ -203,31 +203,25 @@ count_lines (const guint8 *data, gsize length)
   return n;
 }
 
+/* The text alone, as Open vSwitch answers vlog/reopen. */
+static void
+set_error_from_errno (GError **error, int errsv)
+{
+  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       g_strerror (errsv));
+}
+
 /* pwrite() all of @data at @offset. */
 static gboolean
 write_at (int fd, GBytes *data, guint64 offset, GError **error)
 {
   gsize length;
   const guint8 *bytes = g_bytes_get_data (data, &length);
-  gsize done = 0;
 
-  while (done < length)
+  if (!uc_fd_pwrite_all (fd, bytes, length, offset, NULL))
     {
-      ssize_t n =
-        pwrite (fd, bytes + done, length - done, (off_t) (offset + done));
-      int errsv = errno;
-
-      if (n < 0 && errsv == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          if (n == 0)
-            errsv = EIO;
-          g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                               g_strerror (errsv));
-          return FALSE;
-        }
-      done += (gsize) n;
+      set_error_from_errno (error, errno);
+      return FALSE;
     }
   return TRUE;
 }
@@ -648,7 +642,6 @@ static int
 open_log_file (const char *path, GError **error)
 {
   int fd;
-  int errsv;
 
   /* Not O_APPEND: see the top of this file. */
   do
@@ -656,12 +649,7 @@ open_log_file (const char *path, GError **error)
                UC_LOG_WRITER_FILE_MODE);
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
-    {
-      errsv = errno;
-      /* The text alone, as Open vSwitch answers vlog/reopen. */
-      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                           g_strerror (errsv));
-    }
+    set_error_from_errno (error, errno);
   return fd;
 }
 
@@ -670,10 +658,7 @@ stat_log_file (int fd, struct stat *st, GError **error)
 {
   if (fstat (fd, st) < 0)
     {
-      int errsv = errno;
-
-      g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                           g_strerror (errsv));
+      set_error_from_errno (error, errno);
       return FALSE;
     }
   return TRUE;
@@ -809,22 +794,17 @@ uc_log_writer_get_buffered (UcLogWriter *self)
 gboolean
 uc_log_writer_open (UcLogWriter *self, GError **error)
 {
+  g_auto (UcFd) fd = -1;
   struct stat st;
-  int fd;
 
   g_return_val_if_fail (UC_IS_LOG_WRITER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   fd = open_log_file (self->path, error);
-  if (fd < 0)
+  if (fd < 0 || !stat_log_file (fd, &st, error))
     return FALSE;
-  if (!stat_log_file (fd, &st, error))
-    {
-      close (fd);
-      return FALSE;
-    }
   self->generation++;
-  install_target (self, fd, &st);
+  install_target (self, g_steal_fd (&fd), &st);
   return TRUE;
 }
 
@@ -1015,35 +995,23 @@ reopen_complete (GTask *owned_task, int fd, GError *error)
   UcLogWriter *self = g_task_get_source_object (task);
   guint64 generation = *(guint64 *) g_task_get_task_data (task);
   g_autoptr (GError) local_error = error;
+  g_auto (UcFd) owned_fd = fd;
   struct stat st;
   struct stat old_st;
 
-  if (fd < 0)
+  if (fd < 0 || !stat_log_file (fd, &st, &local_error))
     {
       g_task_return_error (task, g_steal_pointer (&local_error));
       return;
     }
-  if (!stat_log_file (fd, &st, &local_error))
-    {
-      close (fd);
-      g_task_return_error (task, g_steal_pointer (&local_error));
-      return;
-    }
 
-  /* A close or another reopen came after this one: it stands. */
-  if (generation != self->generation)
-    {
-      close (fd);
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  /* Still the same file (it was not rotated): nothing to do, as in Open
+  /* A close or another reopen came after this one: it stands.  Or it is
+   * still the same file (it was not rotated): nothing to do, as in Open
    * vSwitch. */
-  if (self->current != NULL && fstat (self->current->fd, &old_st) == 0 &&
-      old_st.st_dev == st.st_dev && old_st.st_ino == st.st_ino)
+  if (generation != self->generation ||
+      (self->current != NULL && fstat (self->current->fd, &old_st) == 0 &&
+       old_st.st_dev == st.st_dev && old_st.st_ino == st.st_ino))
     {
-      close (fd);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -1052,7 +1020,7 @@ reopen_complete (GTask *owned_task, int fd, GError *error)
    * switch. */
   if (self->current != NULL)
     g_message ("closing log file");
-  install_target (self, fd, &st);
+  install_target (self, g_steal_fd (&owned_fd), &st);
   g_task_return_boolean (task, TRUE);
 }
 

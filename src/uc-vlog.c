@@ -230,7 +230,8 @@ destination_from_string (const char *name, UcVlogDestination *destination)
 /* Formatting. */
 
 /* The text between braces at @p, if there are braces; @def otherwise.
- * Returns where the pattern goes on. */
+ * With @out %NULL, only skips the braces: no copy on every line for a
+ * directive that ignores them.  Returns where the pattern goes on. */
 static const char *
 fetch_braces (const char *p, const char *def, char **out)
 {
@@ -238,7 +239,8 @@ fetch_braces (const char *p, const char *def, char **out)
 
   if (*p != '{')
     {
-      *out = g_strdup (def);
+      if (out != NULL)
+        *out = g_strdup (def);
       return p;
     }
   end = strchr (p + 1, '}');
@@ -246,10 +248,12 @@ fetch_braces (const char *p, const char *def, char **out)
     {
       /* Unterminated: the rest of the pattern (Open vSwitch reads past
        * the end). */
-      *out = g_strdup (p + 1);
+      if (out != NULL)
+        *out = g_strdup (p + 1);
       return p + strlen (p);
     }
-  *out = g_strndup (p + 1, end - (p + 1));
+  if (out != NULL)
+    *out = g_strndup (p + 1, end - (p + 1));
   return end + 1;
 }
 
@@ -376,7 +380,7 @@ uc_vlog_format (GString *out, const char *pattern, const UcVlogRecord *record)
                 syslog_levels[record->level]);
             break;
           case 'c':
-            p = fetch_braces (p, "", &braces);
+            p = fetch_braces (p, NULL, NULL);
             g_string_append (out, record->module);
             break;
           case 'd':

@@ -782,7 +782,7 @@ uc_worker_type_cache_new (void)
     G_VARIANT_TYPE ("(ayiu)"),     /* open request */
     G_VARIANT_TYPE ("(t)"),        /* hold and release requests */
     G_VARIANT_TYPE ("(ttay)"),     /* append request */
-    G_VARIANT_TYPE ("(uaay)"),     /* system-stats request */
+    UC_SYSTEM_STATS_REQUEST_TYPE,  /* system-stats request */
     UC_SYSTEM_STATS_TYPE,          /* system-stats reply */
     G_VARIANT_TYPE ("(is)"),       /* error reply */
   };

@@ -279,13 +279,18 @@ call_propagate_success (UcWorker *self,
 }
 
 static void
+destroy_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+static void
 call_free (Call *call)
 {
-  if (call->cancel_source != NULL)
-    {
-      g_source_destroy (call->cancel_source);
-      g_clear_pointer (&call->cancel_source, g_source_unref);
-    }
+  destroy_source (&call->cancel_source);
   g_clear_object (&call->task);
   g_clear_pointer (&call->payload, g_bytes_unref);
   g_clear_object (&call->fds);
@@ -364,15 +369,6 @@ instance_ref (Instance *inst)
 {
   inst->ref_count++;
   return inst;
-}
-
-static void
-destroy_source (GSource **source)
-{
-  if (*source == NULL)
-    return;
-  g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
 }
 
 /* Closes the socket and everything reading or writing it. */

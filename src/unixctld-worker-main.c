@@ -144,7 +144,10 @@ reply_empty (Worker *worker, Reply *reply)
  * protocol; they are still validated, so that a bug there is an error
  * reply and not a crash here. */
 static GVariant *
-request_args (Reply *reply, UcWorkerFrame *frame, guint n_fds, const char *type)
+request_args (Reply *reply,
+              UcWorkerFrame *frame,
+              guint n_fds,
+              const GVariantType *type)
 {
   g_autoptr (GError) error = NULL;
   GVariant *value;
@@ -156,8 +159,7 @@ request_args (Reply *reply, UcWorkerFrame *frame, guint n_fds, const char *type)
                    frame->fds->len);
       return NULL;
     }
-  value = uc_worker_variant_from_bytes (frame->payload, G_VARIANT_TYPE (type),
-                                        &error);
+  value = uc_worker_variant_from_bytes (frame->payload, type, &error);
   if (value == NULL)
     reply_errno (reply, EINVAL, "%s", error->message);
   return value;
@@ -221,7 +223,7 @@ do_open (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint32 mode;
   int fd;
 
-  request = request_args (reply, frame, 0, "(ayiu)");
+  request = request_args (reply, frame, 0, G_VARIANT_TYPE ("(ayiu)"));
   if (request == NULL)
     return;
   g_variant_get (request, "(@ayiu)", &path_value, &flags, &mode);
@@ -259,7 +261,7 @@ do_hold (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint64 *key;
   UcFd *held;
 
-  request = request_args (reply, frame, 1, "(t)");
+  request = request_args (reply, frame, 1, G_VARIANT_TYPE ("(t)"));
   if (request == NULL)
     return;
   g_variant_get (request, "(t)", &handle);
@@ -289,7 +291,7 @@ do_append (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   guint64 offset;
   UcFd *held;
 
-  request = request_args (reply, frame, 0, "(ttay)");
+  request = request_args (reply, frame, 0, G_VARIANT_TYPE ("(ttay)"));
   if (request == NULL)
     return;
   g_variant_get (request, "(tt@ay)", &handle, &offset, &data_value);
@@ -310,24 +312,15 @@ do_append (Worker *worker, UcWorkerFrame *frame, Reply *reply)
 
   /* pwrite() at the offset the daemon chose: writing the same request
    * twice leaves the same bytes at the same place. */
-  while (done < length)
+  if (!uc_fd_pwrite_all (*held, data, length, offset, &done))
     {
-      ssize_t n =
-        pwrite (*held, data + done, length - done, (off_t) (offset + done));
+      int errsv = errno;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int errsv = n < 0 ? errno : EIO;
-
-          reply_errno (reply, errsv,
-                       _ ("cannot write %zu bytes at offset %llu: %s"),
-                       length - done, (unsigned long long) (offset + done),
-                       g_strerror (errsv));
-          return;
-        }
-      done += (gsize) n;
+      reply_errno (reply, errsv,
+                   _ ("cannot write %zu bytes at offset %llu: %s"),
+                   length - done, (unsigned long long) (offset + done),
+                   g_strerror (errsv));
+      return;
     }
   reply_empty (worker, reply);
 }
@@ -338,7 +331,7 @@ do_release (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   g_autoptr (GVariant) request = NULL;
   guint64 handle;
 
-  request = request_args (reply, frame, 0, "(t)");
+  request = request_args (reply, frame, 0, G_VARIANT_TYPE ("(t)"));
   if (request == NULL)
     return;
   g_variant_get (request, "(t)", &handle);
@@ -357,7 +350,7 @@ do_system_stats (Worker *worker, UcWorkerFrame *frame, Reply *reply)
   g_autofree const char **paths = NULL;
   guint32 daemon_pid;
 
-  request = request_args (reply, frame, 0, "(uaay)");
+  request = request_args (reply, frame, 0, UC_SYSTEM_STATS_REQUEST_TYPE);
   if (request == NULL)
     return;
   g_variant_get (request, "(u@aay)", &daemon_pid, &paths_value);
