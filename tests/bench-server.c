@@ -38,6 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "uc-test-util.h"
+
 extern char **environ;
 
 /* The sequential figures are the medians of rounds that alternate
@@ -326,13 +328,6 @@ measure_sequential_round (Target *target, double *cpu_us)
   return n / elapsed;
 }
 
-static double
-median (double *values, guint n)
-{
-  qsort (values, n, sizeof *values, compare_doubles);
-  return values[n / 2];
-}
-
 /* Rounds that take turns between @targets (a NULL-terminated array of at
  * most two); each target's figures are the medians of its rounds. */
 static void
@@ -346,8 +341,8 @@ measure_sequential (Target *const *targets, Figures *const *figs)
 
   for (guint t = 0; t < 2 && targets[t] != NULL; t++)
     {
-      figs[t]->seq_rate = median (rates[t], SEQUENTIAL_ROUNDS);
-      figs[t]->seq_cpu_us = median (cpu[t], SEQUENTIAL_ROUNDS);
+      figs[t]->seq_rate = uc_test_median (rates[t], SEQUENTIAL_ROUNDS);
+      figs[t]->seq_cpu_us = uc_test_median (cpu[t], SEQUENTIAL_ROUNDS);
     }
 }
 

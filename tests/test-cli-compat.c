@@ -423,16 +423,13 @@ static void
 start_unixctld (Fixture *fixture)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
-  g_autoptr (GError) error = NULL;
   g_auto (GStrv) envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_set_environ (launcher, envp);
   g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
                                          GINT_TO_POINTER (SIGTERM), NULL);
-  fixture->daemon =
-    g_subprocess_launcher_spawn (launcher, &error, unixctld, NULL);
-  g_assert_no_error (error);
+  fixture->daemon = uc_test_spawn_unixctld (launcher, NULL, NULL);
 
   wait_for (unixctld_is_up, fixture);
 }
@@ -557,7 +554,6 @@ test_local_targets (Fixture *fixture, gconstpointer user_data)
   g_autofree char *empty = NULL;
   g_autofree char *regular = NULL;
   g_autofree char *missing = NULL;
-  g_autoptr (GError) error = NULL;
 
   if (!fixture->ready)
     return;
@@ -566,19 +562,16 @@ test_local_targets (Fixture *fixture, gconstpointer user_data)
 
   /* Not locked by a live daemon: stale. */
   stale = g_build_filename (fixture->dir, "stale.pid", NULL);
-  g_file_set_contents (stale, "99999\n", -1, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (stale, "99999\n");
   compare (fixture, 1, NULL, "-t", "stale", "version", NULL);
   empty = g_build_filename (fixture->dir, "empty.pid", NULL);
-  g_file_set_contents (empty, "", -1, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (empty, "");
   compare (fixture, 1, NULL, "-t", "empty", "version", NULL);
 
   missing = g_build_filename (fixture->dir, "missing.ctl", NULL);
   compare (fixture, 1, NULL, "-t", missing, "version", NULL);
   regular = g_build_filename (fixture->dir, "regular-file", NULL);
-  g_file_set_contents (regular, "", -1, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (regular, "");
   compare (fixture, 1, NULL, "-t", regular, "version", NULL);
   compare (fixture, 1, NULL, "-t", fixture->dir, "version", NULL);
 

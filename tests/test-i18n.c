@@ -247,13 +247,11 @@ test_daemon_rundir_error (Fixture *fixture, gconstpointer user_data)
   g_auto (UcTestOutput) output = { 0 };
   g_autofree char *file = g_build_filename (fixture->dir, "file", NULL);
   g_autofree char *expected = NULL;
-  g_autoptr (GError) error = NULL;
 
   if (!check_catalog ())
     return;
 
-  g_file_set_contents (file, "", 0, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (file, "");
 
   run (fixture, "UNIXCTLD", &output, "--rundir", file, "--no-worker",
        "--dbus=none", NULL);
@@ -336,7 +334,6 @@ test_daemon_replies_untranslated (Fixture *fixture, gconstpointer user_data)
 {
   g_autoptr (GSubprocessLauncher) launcher = NULL;
   g_autoptr (GSocketConnection) connection = NULL;
-  g_autoptr (GError) error = NULL;
   g_autofree char *socket_path = NULL;
   g_autofree char *expected = NULL;
 
@@ -348,10 +345,12 @@ test_daemon_replies_untranslated (Fixture *fixture, gconstpointer user_data)
   g_subprocess_launcher_set_environ (launcher, fixture->envp);
   g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
                                          GINT_TO_POINTER (SIGTERM), NULL);
-  fixture->daemon = g_subprocess_launcher_spawn (
-    launcher, &error, uc_test_built_program ("UNIXCTLD"), "--rundir",
-    fixture->dir, "--unixctl", socket_path, "--no-worker", "--dbus=none", NULL);
-  g_assert_no_error (error);
+  {
+    const char *const args[] = { "--unixctl", socket_path, "--no-worker",
+                                 "--dbus=none", NULL };
+
+    fixture->daemon = uc_test_spawn_unixctld (launcher, fixture->dir, args);
+  }
   connection = uc_test_wait_for_unix_socket (fixture->daemon, socket_path,
                                              30 * G_USEC_PER_SEC);
   g_assert_nonnull (connection);

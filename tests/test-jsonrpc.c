@@ -19,15 +19,6 @@
 /* Larger than any socket buffer the tests leave in place. */
 #define BIG_RESULT_SIZE (1024 * 1024)
 
-static gboolean
-set_flag (gpointer user_data)
-{
-  gboolean *flag = user_data;
-
-  *flag = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
 /* Dispatches everything that is ready now, without waiting.  Whatever has
  * not happened afterwards would not happen without a new event. */
 static void
@@ -192,24 +183,6 @@ shrink_buffers (GSocketConnection *connection)
   g_assert_no_error (error);
 }
 
-static gboolean
-on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
-{
-  return set_flag (user_data);
-}
-
-static void
-wait_socket (GSocket *socket, GIOCondition condition)
-{
-  g_autoptr (GSource) source = g_socket_create_source (socket, condition, NULL);
-  gboolean ready = FALSE;
-
-  g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), &ready, NULL);
-  g_source_attach (source, NULL);
-  uc_test_wait_until (ready);
-  g_source_destroy (source);
-}
-
 /* Writes @length bytes of @data as the peer, running the main context
  * while the socket is full.  Returns %FALSE if the other end closed
  * first, which is only allowed if @may_fail. */
@@ -225,7 +198,7 @@ peer_write (GSocket *peer, const char *data, gsize length, gboolean may_fail)
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          wait_socket (peer, G_IO_OUT);
+          uc_test_wait_socket (peer, G_IO_OUT);
           continue;
         }
       if (n < 0 && may_fail &&
@@ -260,7 +233,7 @@ peer_read (GSocket *peer, gsize length)
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          wait_socket (peer, G_IO_IN);
+          uc_test_wait_socket (peer, G_IO_IN);
           continue;
         }
       g_assert_no_error (error);
@@ -287,7 +260,7 @@ peer_read_until_closed (GSocket *peer)
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          wait_socket (peer, G_IO_IN);
+          uc_test_wait_socket (peer, G_IO_IN);
           continue;
         }
       if (n < 0 &&
@@ -1193,18 +1166,6 @@ test_setter_after_receive (Fixture *fixture, gconstpointer user_data)
   g_test_trap_assert_stderr ("*CRITICAL*uc_jsonrpc_set_max_message_size*");
 }
 
-static int
-count_fds (void)
-{
-  g_autoptr (GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  int n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  return n;
-}
-
 #define N_MANY 1000
 
 static void
@@ -1215,7 +1176,7 @@ test_many (void)
   UcJsonrpc *rpcs[N_MANY];
   Result results[N_MANY] = { 0 };
   struct rlimit limit;
-  int fds_before;
+  guint fds_before;
   guint n_done;
   guint i;
 
@@ -1233,7 +1194,7 @@ test_many (void)
     }
 
   settle ();
-  fds_before = count_fds ();
+  fds_before = uc_test_proc_count_fds (getpid (), NULL);
 
   for (i = 0; i < N_MANY; i++)
     {
@@ -1301,7 +1262,7 @@ test_many (void)
     }
   settle ();
 
-  g_assert_cmpint (count_fds (), ==, fds_before);
+  g_assert_cmpuint (uc_test_proc_count_fds (getpid (), NULL), ==, fds_before);
 }
 
 /* Callback receives (uc_jsonrpc_receive()), as the server makes them. */

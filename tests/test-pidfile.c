@@ -79,15 +79,6 @@ read_contents (const char *path)
   return g_string_free (g_steal_pointer (&contents), FALSE);
 }
 
-static void
-write_contents (const char *path, const char *contents)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
 /* A forked process that holds a write lock on a file until released. */
 typedef struct
 {
@@ -363,9 +354,9 @@ test_acquire_stale (Fixture *fixture, gconstpointer user_data)
 
   /* A pidfile nobody locks, and the temporary file of a starter that died
    * half way, longer than what we write. */
-  write_contents (fixture->path, "999999\n");
+  uc_test_write_file (fixture->path, "999999\n");
   tmp_path = g_strconcat (fixture->path, ".tmp", NULL);
-  write_contents (tmp_path, "123456789012345\n");
+  uc_test_write_file (tmp_path, "123456789012345\n");
 
   pidfile = acquire (fixture->path, FALSE);
   assert_held_by_us (fixture);
@@ -411,7 +402,7 @@ test_release_replaced (Fixture *fixture, gconstpointer user_data)
 
   /* Someone else's pidfile took the name (--overwrite-pidfile). */
   other = g_build_filename (fixture->dir, "other.pid", NULL);
-  write_contents (other, "4242\n");
+  uc_test_write_file (other, "4242\n");
   g_assert_no_errno (g_rename (other, fixture->path));
 
   uc_pidfile_release (pidfile);
@@ -470,7 +461,7 @@ test_read_stale (Fixture *fixture, gconstpointer user_data)
   g_autofree char *contents = g_strdup_printf ("%ld\n", (long) getpid ());
 
   /* Even a pid that is alive: what counts is the lock. */
-  write_contents (fixture->path, contents);
+  uc_test_write_file (fixture->path, contents);
   assert_read_fails (fixture->path, ESRCH);
 }
 

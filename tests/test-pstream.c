@@ -306,17 +306,14 @@ assert_not_socket_refused (Fixture *f)
 static void
 test_unix_not_socket (Fixture *f, gconstpointer data)
 {
-  g_autoptr (GError) error = NULL;
   g_autofree char *contents = NULL;
   g_autofree char *target = NULL;
   g_autoptr (GSocket) stale = NULL;
 
   /* A regular file. */
-  g_file_set_contents (f->path, "precious", -1, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (f->path, "precious");
   assert_not_socket_refused (f);
-  g_file_get_contents (f->path, &contents, NULL, &error);
-  g_assert_no_error (error);
+  contents = uc_test_read_file (f->path);
   g_assert_cmpstr (contents, ==, "precious");
   g_assert_no_errno (g_unlink (f->path));
 
@@ -367,16 +364,13 @@ test_unix_close_keeps_replaced (Fixture *f, gconstpointer data)
   g_autofree char *second_path =
     g_build_filename (f->rundir, "second.ctl", NULL);
   g_autoptr (GSocket) successor = NULL;
-  g_autoptr (GError) error = NULL;
   g_autofree char *contents = NULL;
 
   /* A regular file. */
   g_assert_no_errno (g_unlink (f->path));
-  g_file_set_contents (f->path, "successor", -1, &error);
-  g_assert_no_error (error);
+  uc_test_write_file (f->path, "successor");
   uc_pstream_close (pstream);
-  g_file_get_contents (f->path, &contents, NULL, &error);
-  g_assert_no_error (error);
+  contents = uc_test_read_file (f->path);
   g_assert_cmpstr (contents, ==, "successor");
 
   /* Another process's socket at the same path. */

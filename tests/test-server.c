@@ -63,28 +63,6 @@ client_free (Client *client)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Client, client_free)
 
-static gboolean
-on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Runs the main context (the server) until @socket is ready for
- * @condition. */
-static void
-wait_for_socket (GSocket *socket, GIOCondition condition)
-{
-  g_autoptr (GSource) source = g_socket_create_source (socket, condition, NULL);
-  gboolean ready = FALSE;
-
-  g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), &ready, NULL);
-  g_source_attach (source, NULL);
-  while (!ready)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (source);
-}
-
 static Client *
 client_new (GSocketAddress *address)
 {
@@ -133,7 +111,7 @@ client_send_len (Client *client, const char *data, gsize length)
 
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          wait_for_socket (client->socket, G_IO_OUT);
+          uc_test_wait_socket (client->socket, G_IO_OUT);
           continue;
         }
       g_assert_no_error (error);
@@ -175,7 +153,7 @@ static void
 client_read (Client *client)
 {
   g_assert_false (client->eof);
-  wait_for_socket (client->socket, G_IO_IN);
+  uc_test_wait_socket (client->socket, G_IO_IN);
   client_read_now (client);
 }
 

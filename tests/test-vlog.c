@@ -48,26 +48,6 @@
 
 /* Helpers. */
 
-static char *
-read_file (const char *path)
-{
-  g_autofree char *contents = NULL;
-  g_autoptr (GError) error = NULL;
-
-  g_file_get_contents (path, &contents, NULL, &error);
-  g_assert_no_error (error);
-  return g_steal_pointer (&contents);
-}
-
-static void
-write_file (const char *path, const char *contents)
-{
-  g_autoptr (GError) error = NULL;
-
-  g_file_set_contents (path, contents, -1, &error);
-  g_assert_no_error (error);
-}
-
 static gsize
 count_substrings (const char *text, const char *needle)
 {
@@ -514,7 +494,7 @@ test_list_known_modules (void)
           g_str_equal (name, "unixctld-worker-main.c"))
         continue;
       path = g_build_filename (src, name, NULL);
-      contents = read_file (path);
+      contents = uc_test_read_file (path);
       define = strstr (contents, "#define G_LOG_DOMAIN \"");
       /* A file that logs nothing may have no domain (uc-fd.c). */
       if (define == NULL)
@@ -645,7 +625,7 @@ log_lines (VlogFixture *fixture)
   guint n;
 
   flush_writer (uc_vlog_get_log_writer (fixture->vlog));
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   g_assert_true (g_str_has_suffix (text, "\n"));
   lines = g_strsplit (text, "\n", -1);
   n = g_strv_length (lines);
@@ -833,7 +813,7 @@ test_writer_fatal (void)
   g_test_trap_assert_failed ();
   g_test_trap_assert_stderr ("*Z|00003|test-vlog|EMER|the end\n*");
 
-  text = read_file (path);
+  text = uc_test_read_file (path);
   g_assert_nonnull (strstr (text, "|00002|test-vlog|INFO|before the end\n"));
   g_assert_nonnull (strstr (text, "|00003|test-vlog|EMER|the end\n"));
   uc_test_rm_rf (dir);
@@ -1191,7 +1171,7 @@ assert_file (WriterFixture *fixture)
   g_autofree char *text = NULL;
 
   flush_writer (fixture->writer);
-  text = read_file (fixture->path);
+  text = uc_test_read_file (fixture->path);
   g_assert_cmpstr (text, ==, fixture->expected->str);
 }
 
@@ -1230,7 +1210,7 @@ test_log_writer_appends (WriterFixture *fixture, gconstpointer user_data)
 {
   guint64 appends;
 
-  write_file (fixture->path, "from before\n");
+  uc_test_write_file (fixture->path, "from before\n");
   g_string_append (fixture->expected, "from before\n");
   writer_open (fixture, UC_VLOG_MAX_BUFFERED);
   g_assert_true (uc_log_writer_is_open (fixture->writer));
@@ -1259,7 +1239,7 @@ test_log_writer_before_worker (WriterFixture *fixture, gconstpointer user_data)
   writer_open (fixture, UC_VLOG_MAX_BUFFERED);
   put (fixture, "early\n");
   uc_test_run_for (50);
-  text = read_file (fixture->path);
+  text = uc_test_read_file (fixture->path);
   g_assert_cmpstr (text, ==, "");
   g_assert_cmpuint (uc_log_writer_get_buffered (fixture->writer), ==, 6);
 
@@ -1322,7 +1302,7 @@ test_log_writer_worker_stopped (WriterFixture *fixture, gconstpointer user_data)
   uc_log_writer_set_worker (fixture->writer, fixture->worker);
   put (fixture, "before the stop\n");
   assert_file (fixture);
-  before = read_file (fixture->path);
+  before = uc_test_read_file (fixture->path);
 
   g_assert_no_errno (kill (uc_worker_get_pid (fixture->worker), SIGSTOP));
   fixture->stopped = TRUE;
@@ -1333,7 +1313,7 @@ test_log_writer_worker_stopped (WriterFixture *fixture, gconstpointer user_data)
         uc_test_run_for (5);
     }
   uc_test_run_for (50);
-  during = read_file (fixture->path);
+  during = uc_test_read_file (fixture->path);
   g_assert_cmpstr (during, ==, before);
   g_assert_cmpuint (uc_log_writer_get_buffered (fixture->writer), >, 0);
   g_assert_cmpint (memory_value ("log-buffered"), >, 0);
@@ -1429,9 +1409,9 @@ test_log_writer_reopen (WriterFixture *fixture, gconstpointer user_data)
   uc_log_writer_write (fixture->writer, "second file\n", 12);
   flush_writer (fixture->writer);
 
-  old_text = read_file (rotated);
+  old_text = uc_test_read_file (rotated);
   g_assert_cmpstr (old_text, ==, fixture->expected->str);
-  new_text = read_file (fixture->path);
+  new_text = uc_test_read_file (fixture->path);
   g_assert_cmpstr (new_text, ==, "second file\n");
   /* The worker was given the old file back. */
   uc_test_wait_until (memory_value ("worker-held") == 1);
@@ -1679,7 +1659,8 @@ daemon_start_in (DaemonFixture *fixture, char **envp, const char *const *extra)
   probe = uc_test_wait_for_unix_socket (fixture->daemon, fixture->socket,
                                         DEADLINE_US);
   if (probe == NULL)
-    g_error ("unixctld exited before listening: %s", read_file (fixture->err));
+    g_error ("unixctld exited before listening: %s",
+             uc_test_read_file (fixture->err));
   /* The probe was a connection too. */
   fixture->n_connections++;
 }
@@ -1789,7 +1770,8 @@ daemon_stop (DaemonFixture *fixture)
   g_subprocess_send_signal (fixture->daemon, SIGTERM);
   status = uc_test_subprocess_wait (fixture->daemon, DEADLINE_US);
   if (status != 0)
-    g_error ("unixctld exited with %d: %s", status, read_file (fixture->err));
+    g_error ("unixctld exited with %d: %s", status,
+             uc_test_read_file (fixture->err));
   g_clear_object (&fixture->daemon);
 }
 
@@ -1885,7 +1867,7 @@ test_daemon_log_file (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 5);
   daemon_stop (fixture);
 
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   first =
     g_strdup_printf ("|00001|vlog|INFO|opened log file %s\n", fixture->log);
   g_assert_nonnull (strstr (text, first));
@@ -1899,7 +1881,7 @@ test_daemon_log_file (DaemonFixture *fixture, gconstpointer user_data)
                                        text, 0, 0));
 
   /* The console, at info: the same first line, in its own pattern. */
-  err = read_file (fixture->err);
+  err = uc_test_read_file (fixture->err);
   console = g_regex_new ("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
                          "[0-9]{2}Z\\|00001\\|vlog\\|INFO\\|opened log file "
                          "[^\\n]*\\n$",
@@ -1927,7 +1909,7 @@ test_daemon_worker_killed (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 10);
   daemon_stop_when_logged (fixture);
 
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   check_whole_log (fixture, text);
   g_assert_cmpuint (count_substrings (text, " died (signal 9); restarting in "),
                     ==, 4);
@@ -1955,7 +1937,7 @@ test_daemon_worker_stopped (DaemonFixture *fixture, gconstpointer user_data)
   g_assert_no_errno (kill (pid, SIGSTOP));
   fixture->stopped_worker = pid;
   g_usleep (100 * 1000);
-  before = read_file (fixture->log);
+  before = uc_test_read_file (fixture->log);
 
   /* Every request is answered (each within the connection's deadline). */
   daemon_version (fixture, 30);
@@ -1965,14 +1947,14 @@ test_daemon_worker_stopped (DaemonFixture *fixture, gconstpointer user_data)
   g_assert_cmpuint (
     g_ascii_strtoull (buffered + strlen ("log-buffered:"), NULL, 10), >, 0);
   g_usleep (100 * 1000);
-  during = read_file (fixture->log);
+  during = uc_test_read_file (fixture->log);
   g_assert_cmpstr (during, ==, before);
 
   g_assert_no_errno (kill (pid, SIGCONT));
   fixture->stopped_worker = 0;
   daemon_stop_when_logged (fixture);
 
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   check_whole_log (fixture, text);
 }
 
@@ -2004,8 +1986,8 @@ test_daemon_reopen (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 1);
   daemon_stop (fixture);
 
-  old_text = read_file (rotated);
-  new_text = read_file (fixture->log);
+  old_text = uc_test_read_file (rotated);
+  new_text = uc_test_read_file (fixture->log);
   g_assert_true (g_str_has_suffix (old_text, "|vlog|INFO|closing log file\n"));
   check_connections (old_text, 0, first_new - 1);
   opened = g_strdup_printf ("|vlog|INFO|opened log file %s\n", fixture->log);
@@ -2041,7 +2023,7 @@ test_daemon_close (DaemonFixture *fixture, gconstpointer user_data)
   daemon_version (fixture, 1);
   daemon_stop (fixture);
 
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   check_lines (text, 1, FALSE);
   closed = connection_line (while_closed, "connected");
   g_assert_null (strstr (text, closed));
@@ -2081,7 +2063,7 @@ test_daemon_options (DaemonFixture *fixture, gconstpointer user_data)
   g_assert_true (g_str_has_suffix (patterns, "\nFILE     none               "
                                              "               %p %m\n"));
   daemon_stop (fixture);
-  err = read_file (fixture->err);
+  err = uc_test_read_file (fixture->err);
   g_assert_cmpstr (err, ==, "");
 }
 
@@ -2139,7 +2121,7 @@ test_daemon_default_log_dir (DaemonFixture *fixture, gconstpointer user_data)
   g_assert_cmpint (st.st_mode & 0777, ==, 0700);
   g_assert_no_errno (g_stat (log, &st));
   g_assert_cmpint (st.st_mode & 0077, ==, 0640 & 0077 & ~0022);
-  text = read_file (log);
+  text = uc_test_read_file (log);
   g_assert_nonnull (strstr (text, "|00001|vlog|INFO|opened log file "));
   g_assert_false (g_file_test (fixture->log, G_FILE_TEST_EXISTS));
 }
@@ -2154,7 +2136,7 @@ test_daemon_no_worker (DaemonFixture *fixture, gconstpointer user_data)
                 NULL);
   daemon_version (fixture, 3);
   daemon_stop (fixture);
-  text = read_file (fixture->log);
+  text = uc_test_read_file (fixture->log);
   check_whole_log (fixture, text);
 }
 
@@ -2185,9 +2167,9 @@ test_daemon_log_file_error (DaemonFixture *fixture, gconstpointer user_data)
   warning = g_strdup_printf ("|vlog|WARN|failed to open %s for logging: "
                              "No such file or directory\n",
                              path);
-  err = read_file (fixture->err);
+  err = uc_test_read_file (fixture->err);
   g_assert_nonnull (strstr (err, warning));
-  text = read_file (path);
+  text = uc_test_read_file (path);
   g_assert_nonnull (strstr (text, "|vlog|INFO|opened log file "));
 }
 

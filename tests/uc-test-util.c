@@ -82,6 +82,22 @@ uc_test_read_file (const char *path)
   return contents;
 }
 
+/**
+ * uc_test_write_file:
+ * @path: a file in an existing directory
+ * @contents: what it is to hold
+ *
+ * Replaces @path with @contents, which must succeed.
+ */
+void
+uc_test_write_file (const char *path, const char *contents)
+{
+  g_autoptr (GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+}
+
 static int
 compare_names (gconstpointer a, gconstpointer b)
 {
@@ -763,6 +779,33 @@ uc_test_connect (GSocketConnectable *address, guint timeout_s, GError **error)
   g_socket_client_set_timeout (client, timeout_s);
   g_socket_client_set_enable_proxy (client, FALSE);
   return g_socket_client_connect (client, address, NULL, error);
+}
+
+static gboolean
+on_socket_ready (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * uc_test_wait_socket:
+ * @socket: a socket
+ * @condition: what to wait for, such as %G_IO_IN
+ *
+ * Runs the default main context (the code under test) until @socket is
+ * ready for @condition.
+ */
+void
+uc_test_wait_socket (GSocket *socket, GIOCondition condition)
+{
+  g_autoptr (GSource) source = g_socket_create_source (socket, condition, NULL);
+  gboolean ready = FALSE;
+
+  g_source_set_callback (source, G_SOURCE_FUNC (on_socket_ready), &ready, NULL);
+  g_source_attach (source, NULL);
+  uc_test_wait_until (ready);
+  g_source_destroy (source);
 }
 
 /**

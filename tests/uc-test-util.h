@@ -121,6 +121,8 @@ typedef struct
 char               *uc_test_make_tmp_dir         (const char          *tmpl);
 int                 uc_test_rm_rf                (const char          *path);
 char               *uc_test_read_file            (const char          *path);
+void                uc_test_write_file           (const char          *path,
+                                                  const char          *contents);
 char               *uc_test_list_dir             (const char          *path);
 void                uc_test_wait_for_file_text   (const char          *path,
                                                   const char          *needle,
@@ -179,6 +181,8 @@ GSocketConnection  *uc_test_connect              (GSocketConnectable  *address,
                                                   GError             **error);
 GSocketConnection  *uc_test_connect_unix         (const char          *path,
                                                   guint                timeout_s);
+void                uc_test_wait_socket          (GSocket             *socket,
+                                                  GIOCondition         condition);
 GSocketConnection  *uc_test_wait_for_unix_socket (GSubprocess         *process,
                                                   const char          *path,
                                                   gint64               timeout_us);
