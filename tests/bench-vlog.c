@@ -13,8 +13,10 @@
  *     each time (as ovs-appctl makes them), against a unixctld that logs
  *     every connection to its file: with its worker running, and with the
  *     worker stopped (SIGSTOP), when the lines can only pile up in
- *     memory.  The two columns should read the same: the main loop never
- *     waits for the disk or the worker.
+ *     memory.  The two should read the same: the main loop never waits
+ *     for the disk or the worker.  Beside them, in the same rounds, a real
+ *     ovsdb-server that logs the same connections to its own file, which
+ *     it writes from its main loop.
  *
  * Conditions are measured in interleaved rounds; figures are medians.
  * Nothing here asserts on time.
@@ -56,13 +58,6 @@ compare_doubles (gconstpointer a, gconstpointer b)
   double y = *(const double *) b;
 
   return x < y ? -1 : x > y;
-}
-
-static double
-median (double *values, gsize n)
-{
-  qsort (values, n, sizeof *values, compare_doubles);
-  return values[n / 2];
 }
 
 static void
@@ -160,11 +155,11 @@ bench_lines (const char *dir)
            LINES_PER_ROUND, LINES_PER_BATCH, ROUNDS);
   g_print ("%-44s %12s\n", "path", "lines/s");
   g_print ("%-44s %12.0f\n", "g_message() -> vlog -> worker append",
-           median (worker_rates, ROUNDS));
+           uc_test_median (worker_rates, ROUNDS));
   g_print ("%-44s %12.0f\n", "g_message() -> vlog -> pwrite() here",
-           median (direct_rates, ROUNDS));
+           uc_test_median (direct_rates, ROUNDS));
   g_print ("%-44s %12.0f\n", "raw write(2) per preformatted line",
-           median (raw_rates, ROUNDS));
+           uc_test_median (raw_rates, ROUNDS));
   g_print ("worker appends: %.1f per 1000 lines\n",
            (appends_after - appends_before) * 1000.0 /
              (ROUNDS * LINES_PER_ROUND));
@@ -223,17 +218,77 @@ start_daemon (Daemon *daemon)
   daemon->worker = worker_pid (daemon);
 }
 
-/* One `version` on a new connection; returns how long it took. */
+/* A real ovsdb-server logging every connection to its file, as the
+ * daemon above does; %NULL if it is not installed. */
+static GSubprocess *
+start_ovsdb_server (const char *dir, char **socket_out)
+{
+  UcTestOvs ovs = { 0 };
+  g_autoptr (GSubprocessLauncher) launcher = NULL;
+  g_autoptr (GSubprocess) tool = NULL;
+  g_autoptr (GSubprocess) server = NULL;
+  g_autoptr (GSocketConnection) probe = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *db = g_build_filename (dir, "ovsdb.db", NULL);
+  g_autofree char *socket = g_build_filename (dir, "ovsdb-server.ctl", NULL);
+  g_autofree char *unixctl = g_strconcat ("--unixctl=", socket, NULL);
+  g_autofree char *log =
+    g_strdup_printf ("--log-file=%s/ovsdb-server.log", dir);
+
+  uc_test_ovs_find (&ovs, NULL);
+  if (ovs.ovsdb_server == NULL)
+    {
+      uc_test_ovs_clear (&ovs);
+      return NULL;
+    }
+
+  tool = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, ovs.ovsdb_tool,
+                           "create", db, UC_TEST_OVSDB_SCHEMA, NULL);
+  if (tool == NULL || !g_subprocess_wait_check (tool, NULL, &error))
+    g_error ("ovsdb-tool create: %s", error->message);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                        G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_child_setup (launcher, uc_test_die_with_parent,
+                                         GINT_TO_POINTER (SIGTERM), NULL);
+  server = g_subprocess_launcher_spawn (
+    launcher, &error, ovs.ovsdb_server, unixctl, log, "--no-chdir",
+    "-vconsole:off", "-vsyslog:off", "-vunixctl:file:dbg", "-vjsonrpc:file:dbg",
+    db, NULL);
+  if (server == NULL)
+    g_error ("cannot start ovsdb-server: %s", error->message);
+  probe =
+    uc_test_wait_for_unix_socket (server, socket, DEADLINE_S * G_USEC_PER_SEC);
+  g_assert_nonnull (probe);
+  uc_test_ovs_clear (&ovs);
+  *socket_out = g_steal_pointer (&socket);
+  return g_steal_pointer (&server);
+}
+
+/* One `version` on a new connection to @socket_path; returns how long it
+ * took. */
 static double
-request (Daemon *daemon)
+request (const char *socket_path)
 {
   double start = now_s ();
   g_autoptr (GSocketConnection) connection =
-    uc_test_connect_unix (daemon->socket, DEADLINE_S);
+    uc_test_connect_unix (socket_path, DEADLINE_S);
 
   json_node_unref (uc_test_call (g_socket_connection_get_socket (connection),
                                  "version", NULL));
   return now_s () - start;
+}
+
+/* @n requests to @socket_path, their times appended to @times. */
+static void
+request_round (const char *socket_path, GArray *times, guint n)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      double t = request (socket_path);
+
+      g_array_append_val (times, t);
+    }
 }
 
 static void
@@ -242,31 +297,28 @@ bench_latency (const char *dir)
   Daemon daemon = { (char *) dir };
   g_autoptr (GArray) running = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr (GArray) stopped = g_array_new (FALSE, FALSE, sizeof (double));
-  GArray *arrays[] = { running, stopped };
-  const char *names[] = { "worker running", "worker stopped (SIGSTOP)" };
+  g_autoptr (GArray) theirs = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr (GSubprocess) ovsdb = NULL;
+  g_autofree char *ovsdb_socket = NULL;
+  GArray *arrays[] = { running, stopped, theirs };
+  const char *names[] = { "worker running", "worker stopped (SIGSTOP)",
+                          "ovsdb-server" };
 
   start_daemon (&daemon);
+  ovsdb = start_ovsdb_server (dir, &ovsdb_socket);
   for (guint r = 0; r < ROUNDS; r++)
     {
-      for (guint i = 0; i < REQUESTS; i++)
-        {
-          double t = request (&daemon);
-
-          g_array_append_val (running, t);
-        }
+      request_round (daemon.socket, running, REQUESTS);
       kill (daemon.worker, SIGSTOP);
-      for (guint i = 0; i < REQUESTS; i++)
-        {
-          double t = request (&daemon);
-
-          g_array_append_val (stopped, t);
-        }
+      request_round (daemon.socket, stopped, REQUESTS);
       kill (daemon.worker, SIGCONT);
+      if (ovsdb != NULL)
+        request_round (ovsdb_socket, theirs, REQUESTS);
     }
 
   g_print ("\nControl requests: `version` on a new connection each, against a "
-           "unixctld logging\nevery connection to its file (%u requests a "
-           "condition):\n",
+           "unixctld logging\nevery connection to its file, and an "
+           "ovsdb-server doing the same (%u requests a\ncondition):\n",
            ROUNDS * REQUESTS);
   g_print ("%-28s %10s %10s %10s\n", "condition", "p50 us", "p99 us", "max us");
   for (gsize a = 0; a < G_N_ELEMENTS (arrays); a++)
@@ -274,11 +326,21 @@ bench_latency (const char *dir)
       double *values = &g_array_index (arrays[a], double, 0);
       guint n = arrays[a]->len;
 
+      if (n == 0)
+        {
+          g_print ("%-28s %10s\n", names[a], "(not installed)");
+          continue;
+        }
       qsort (values, n, sizeof *values, compare_doubles);
       g_print ("%-28s %10.1f %10.1f %10.1f\n", names[a], values[n / 2] * 1e6,
                values[n * 99 / 100] * 1e6, values[n - 1] * 1e6);
     }
 
+  if (ovsdb != NULL)
+    {
+      g_subprocess_send_signal (ovsdb, SIGTERM);
+      uc_test_subprocess_wait (ovsdb, DEADLINE_S * G_USEC_PER_SEC);
+    }
   g_subprocess_send_signal (daemon.daemon, SIGTERM);
   uc_test_subprocess_wait (daemon.daemon, DEADLINE_S * G_USEC_PER_SEC);
   g_clear_object (&daemon.daemon);

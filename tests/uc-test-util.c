@@ -357,8 +357,8 @@ python_can_import (const char *module)
 /**
  * uc_test_ovs_find:
  * @ovs: (out caller-allocates): where to store what was found
- * @python_module: the module of the ovs package the tests use, such as
- *   "ovs.unixctl.client"
+ * @python_module: (nullable): the module of the ovs package the tests
+ *   use, such as "ovs.unixctl.client"; %NULL if they use none
  *
  * Looks for the Open vSwitch programs once, in main(), so that tests
  * whose peers are missing are skipped (see uc_test_ovs_skip_missing()).
@@ -375,7 +375,7 @@ uc_test_ovs_find (UcTestOvs *ovs, const char *python_module)
   ovs->ovsdb_tool = g_find_program_in_path ("ovsdb-tool");
   if (!g_file_test (UC_TEST_OVSDB_SCHEMA, G_FILE_TEST_EXISTS))
     g_clear_pointer (&ovs->ovsdb_server, g_free);
-  ovs->python = python_can_import (python_module);
+  ovs->python = python_module != NULL && python_can_import (python_module);
 }
 
 /**
