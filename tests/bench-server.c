@@ -7,7 +7,10 @@
  *
  *  1. one connection, sequential `version` requests, client and server
  *     pinned to the same CPU: requests/s and server CPU µs per request,
- *     the medians of rounds that take turns between the servers;
+ *     the medians of rounds that take turns between the servers.  A third
+ *     server takes its turns too: bench-floor-server, which makes the
+ *     system calls of a request and does nothing else, so its rate over
+ *     ovsdb-server's is the best ratio this machine allows any server;
  *  2. 1,000 concurrent connections, each sending `version` as soon as the
  *     previous reply arrives: aggregate requests/s, p99 latency, the time
  *     to open them all and the connects refused;
@@ -47,6 +50,7 @@ extern char **environ;
  * the run weighs on both alike. */
 #define SEQUENTIAL_ROUNDS      5
 #define SEQUENTIAL_SECONDS     0.6
+#define N_SEQUENTIAL_TARGETS   3
 #define CONCURRENT_CONNECTIONS 1000
 #define CONCURRENT_SECONDS     3.0
 #define ONESHOT_RUNS           30
@@ -328,22 +332,29 @@ measure_sequential_round (Target *target, double *cpu_us)
   return n / elapsed;
 }
 
-/* Rounds that take turns between @targets (a NULL-terminated array of at
- * most two); each target's figures are the medians of its rounds. */
+/* Rounds that take turns between the @n_targets @targets, of which those
+ * that are %NULL are left out; each target's figures are the medians of
+ * its rounds. */
 static void
-measure_sequential (Target *const *targets, Figures *const *figs)
+measure_sequential (Target *const *targets,
+                    Figures *const *figs,
+                    guint n_targets)
 {
-  double rates[2][SEQUENTIAL_ROUNDS], cpu[2][SEQUENTIAL_ROUNDS];
+  double rates[N_SEQUENTIAL_TARGETS][SEQUENTIAL_ROUNDS];
+  double cpu[N_SEQUENTIAL_TARGETS][SEQUENTIAL_ROUNDS];
 
+  g_assert (n_targets <= N_SEQUENTIAL_TARGETS);
   for (guint round = 0; round < SEQUENTIAL_ROUNDS; round++)
-    for (guint t = 0; t < 2 && targets[t] != NULL; t++)
-      rates[t][round] = measure_sequential_round (targets[t], &cpu[t][round]);
+    for (guint t = 0; t < n_targets; t++)
+      if (targets[t] != NULL)
+        rates[t][round] = measure_sequential_round (targets[t], &cpu[t][round]);
 
-  for (guint t = 0; t < 2 && targets[t] != NULL; t++)
-    {
-      figs[t]->seq_rate = uc_test_median (rates[t], SEQUENTIAL_ROUNDS);
-      figs[t]->seq_cpu_us = uc_test_median (cpu[t], SEQUENTIAL_ROUNDS);
-    }
+  for (guint t = 0; t < n_targets; t++)
+    if (targets[t] != NULL)
+      {
+        figs[t]->seq_rate = uc_test_median (rates[t], SEQUENTIAL_ROUNDS);
+        figs[t]->seq_cpu_us = uc_test_median (cpu[t], SEQUENTIAL_ROUNDS);
+      }
 }
 
 typedef struct
@@ -562,19 +573,23 @@ main (int argc, char **argv)
 {
   const char *unixctld = g_getenv ("UNIXCTLD");
   const char *unixctl = g_getenv ("UNIXCTL");
+  const char *floor_server = g_getenv ("BENCH_FLOOR_SERVER");
   g_autoptr (GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *ctl = NULL;
   g_autofree char *rundir_arg = NULL;
   g_autofree char *unixctl_arg = NULL;
+  g_autofree char *floor_ctl = NULL;
   g_autofree char *ovs_appctl = g_find_program_in_path ("ovs-appctl");
   Target ours = { .label = "unixctld" }, theirs = { .label = "ovsdb-server" };
-  Figures fo = { 0 }, ft = { 0 };
+  Target floor = { .label = "bench-floor-server" };
+  Figures fo = { 0 }, ft = { 0 }, ff = { 0 };
   gboolean have_ovsdb;
 
-  if (unixctld == NULL || unixctl == NULL)
+  if (unixctld == NULL || unixctl == NULL || floor_server == NULL)
     {
-      g_printerr ("bench-server: set UNIXCTLD and UNIXCTL (meson does)\n");
+      g_printerr ("bench-server: set UNIXCTLD, UNIXCTL and BENCH_FLOOR_SERVER "
+                  "(meson does)\n");
       return 1;
     }
   signal (SIGPIPE, SIG_IGN);
@@ -601,16 +616,25 @@ main (int argc, char **argv)
       g_clear_error (&error);
     }
 
+  floor_ctl = g_build_filename (dir, "floor.ctl", NULL);
+  {
+    const char *args[] = { floor_server, floor_ctl, NULL };
+
+    if (!target_start (&floor, args, floor_ctl, &error))
+      g_error ("cannot start bench-floor-server: %s", error->message);
+  }
+
   fo.rss_start_kib = read_rss_kib (ours.pid);
   if (have_ovsdb)
     ft.rss_start_kib = read_rss_kib (theirs.pid);
 
   {
-    Target *const targets[] = { &ours, have_ovsdb ? &theirs : NULL, NULL };
-    Figures *const figs[] = { &fo, &ft };
+    Target *const targets[] = { &ours, have_ovsdb ? &theirs : NULL, &floor };
+    Figures *const figs[] = { &fo, &ft, &ff };
 
-    measure_sequential (targets, figs);
+    measure_sequential (targets, figs, G_N_ELEMENTS (targets));
   }
+  target_stop (&floor);
   measure_concurrent (&ours, &fo);
   if (have_ovsdb)
     measure_concurrent (&theirs, &ft);
@@ -637,6 +661,11 @@ main (int argc, char **argv)
              TRUE, ">= 1.25x");
   print_row ("server CPU per request", fo.seq_cpu_us, ft.seq_cpu_us, "us",
              FALSE, "(lower is better)");
+  /* In the unixctld column, as the one server it is compared with. */
+  print_row ("  floor: syscalls only, no work", ff.seq_rate, ft.seq_rate,
+             "req/s", TRUE, "(bench-floor-server: the best ratio possible)");
+  print_row ("  floor: server CPU per request", ff.seq_cpu_us, ft.seq_cpu_us,
+             "us", FALSE, "(lower is better)");
   print_row ("1000 conns aggregate", fo.conc_rate, ft.conc_rate, "req/s", TRUE,
              ">= 1.5x");
   print_row ("1000 conns p99 latency", fo.conc_p99_ms, ft.conc_p99_ms, "ms",
