@@ -727,11 +727,7 @@ uc_client_connect (const char *stream_name,
                    GCancellable *cancellable,
                    GError **error)
 {
-  g_autoptr (GMainContext) context = NULL;
   g_autoptr (UcStream) stream = NULL;
-  g_autoptr (GIOStream) io_stream = NULL;
-  g_autoptr (UcJsonrpc) rpc = NULL;
-  UcClient *client;
 
   g_return_val_if_fail (stream_name != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable),
@@ -739,8 +735,41 @@ uc_client_connect (const char *stream_name,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   stream = uc_stream_new (stream_name, rundir, error);
-  if (stream == NULL ||
-      g_cancellable_set_error_if_cancelled (cancellable, error) ||
+  if (stream == NULL)
+    return NULL;
+  return uc_client_connect_stream (stream, deadline, cancellable, error);
+}
+
+/**
+ * uc_client_connect_stream:
+ * @stream: the stream to connect, with its TLS configuration if it is an
+ *   `ssl:` one (uc_stream_set_tls_config())
+ * @deadline: the g_get_monotonic_time() at which to give up, or -1 to
+ *   wait as long as it takes
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Like uc_client_connect(), for a stream already made.
+ *
+ * Returns: (transfer full): the client, or %NULL with @error set
+ */
+UcClient *
+uc_client_connect_stream (UcStream *stream,
+                          gint64 deadline,
+                          GCancellable *cancellable,
+                          GError **error)
+{
+  g_autoptr (GMainContext) context = NULL;
+  g_autoptr (GIOStream) io_stream = NULL;
+  g_autoptr (UcJsonrpc) rpc = NULL;
+  UcClient *client;
+
+  g_return_val_if_fail (UC_IS_STREAM (stream), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable),
+                        NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error) ||
       !check_deadline (deadline, error))
     return NULL;
 

@@ -19,6 +19,10 @@ UcClient   *uc_client_connect           (const char           *stream_name,
                                          gint64                deadline,
                                          GCancellable         *cancellable,
                                          GError              **error);
+UcClient   *uc_client_connect_stream    (UcStream             *stream,
+                                         gint64                deadline,
+                                         GCancellable         *cancellable,
+                                         GError              **error);
 void        uc_client_connect_async     (const char           *stream_name,
                                          const char           *rundir,
                                          GCancellable         *cancellable,

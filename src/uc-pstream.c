@@ -9,6 +9,7 @@
 #include "uc-pstream-private.h"
 #include "uc-rate-limit.h"
 #include "uc-stream-private.h"
+#include "uc-tls.h"
 
 UC_COVERAGE_DEFINE (pstream_open);
 UC_COVERAGE_DEFINE (pstream_accept);
@@ -54,6 +55,9 @@ typedef struct
   gboolean listening;
   gboolean closed;
   guint n_accepts; /* accept attempts started, for tests */
+
+  UcTlsConfig *tls_config;    /* (owned) (nullable): pssl only */
+  guint handshake_timeout_ms; /* pssl only */
 } UcPstreamPrivate;
 
 G_DEFINE_TYPE_WITH_PRIVATE (UcPstream, uc_pstream, G_TYPE_OBJECT)
@@ -134,6 +138,7 @@ uc_pstream_finalize (GObject *object)
   g_free (priv->name);
   g_free (priv->path);
   g_clear_object (&priv->cancellable);
+  g_clear_object (&priv->tls_config);
 
   G_OBJECT_CLASS (uc_pstream_parent_class)->finalize (object);
 }
@@ -176,6 +181,7 @@ uc_pstream_init (UcPstream *self)
 
   priv->backlog = UC_PSTREAM_DEFAULT_BACKLOG;
   priv->cancellable = g_cancellable_new ();
+  priv->handshake_timeout_ms = UC_TLS_HANDSHAKE_TIMEOUT_MS;
 }
 
 /**
@@ -315,6 +321,90 @@ uc_pstream_get_path (UcPstream *self)
   priv = uc_pstream_get_instance_private (self);
 
   return priv->path;
+}
+
+/**
+ * uc_pstream_set_tls_config:
+ * @self: a #UcPstream not yet listening
+ * @config: (nullable): the certificate, key and CA that TLS connections
+ *   use
+ *
+ * Gives a `pssl:` listener what its TLS handshakes need; it cannot listen
+ * without.  Other types have no use for it and ignore it.
+ */
+void
+uc_pstream_set_tls_config (UcPstream *self, UcTlsConfig *config)
+{
+  UcPstreamPrivate *priv;
+
+  g_return_if_fail (UC_IS_PSTREAM (self));
+  g_return_if_fail (config == NULL || UC_IS_TLS_CONFIG (config));
+
+  priv = uc_pstream_get_instance_private (self);
+  g_return_if_fail (!priv->listening);
+
+  g_set_object (&priv->tls_config, config);
+}
+
+/**
+ * uc_pstream_get_tls_config:
+ * @self: a #UcPstream
+ *
+ * Returns: (transfer none) (nullable): what uc_pstream_set_tls_config()
+ *   gave
+ */
+UcTlsConfig *
+uc_pstream_get_tls_config (UcPstream *self)
+{
+  UcPstreamPrivate *priv;
+
+  g_return_val_if_fail (UC_IS_PSTREAM (self), NULL);
+
+  priv = uc_pstream_get_instance_private (self);
+
+  return priv->tls_config;
+}
+
+/**
+ * uc_pstream_set_handshake_timeout:
+ * @self: a #UcPstream
+ * @timeout_ms: how long a client may take over its TLS handshake, in
+ *   milliseconds; 0 restores %UC_TLS_HANDSHAKE_TIMEOUT_MS
+ *
+ * A `pssl:` listener drops a client that has not completed its handshake
+ * in this time, so that silent or slow clients do not hold descriptors.
+ * Applies to handshakes that start afterwards.  Other types ignore it.
+ */
+void
+uc_pstream_set_handshake_timeout (UcPstream *self, guint timeout_ms)
+{
+  UcPstreamPrivate *priv;
+
+  g_return_if_fail (UC_IS_PSTREAM (self));
+
+  priv = uc_pstream_get_instance_private (self);
+
+  priv->handshake_timeout_ms =
+    timeout_ms != 0 ? timeout_ms : UC_TLS_HANDSHAKE_TIMEOUT_MS;
+}
+
+/**
+ * uc_pstream_get_handshake_timeout:
+ * @self: a #UcPstream
+ *
+ * Returns: the TLS handshake timeout in milliseconds (see
+ *   uc_pstream_set_handshake_timeout())
+ */
+guint
+uc_pstream_get_handshake_timeout (UcPstream *self)
+{
+  UcPstreamPrivate *priv;
+
+  g_return_val_if_fail (UC_IS_PSTREAM (self), 0);
+
+  priv = uc_pstream_get_instance_private (self);
+
+  return priv->handshake_timeout_ms;
 }
 
 /**

@@ -92,6 +92,12 @@ void        uc_pstream_pause           (UcPstream    *self);
 void        uc_pstream_resume          (UcPstream    *self);
 gboolean    uc_pstream_is_paused       (UcPstream    *self);
 void        uc_pstream_close           (UcPstream    *self);
+void        uc_pstream_set_tls_config  (UcPstream    *self,
+                                        UcTlsConfig  *config);
+UcTlsConfig *uc_pstream_get_tls_config (UcPstream    *self);
+void        uc_pstream_set_handshake_timeout (UcPstream *self,
+                                              guint      timeout_ms);
+guint       uc_pstream_get_handshake_timeout (UcPstream *self);
 
 gboolean    uc_pstream_name_is_valid   (const char   *name);
 /* clang-format on */

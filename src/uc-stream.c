@@ -14,6 +14,7 @@
 
 #include "uc-error.h"
 #include "uc-stream-private.h"
+#include "uc-tls.h"
 
 /**
  * UcStream:
@@ -61,6 +62,7 @@ struct _UcStream
   char *path;                       /* (owned) (nullable): unix only */
   char *host;                       /* (owned) (nullable): tcp, ssl */
   guint16 port;                     /* tcp, ssl; 0 for unix */
+  UcTlsConfig *tls_config;          /* (owned) (nullable): ssl only */
 };
 
 G_DEFINE_FINAL_TYPE (UcStream, uc_stream, G_TYPE_OBJECT)
@@ -775,16 +777,76 @@ tcp_connect_async (UcStream *self, GTask *task)
 }
 
 static void
+ssl_handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  UcStream *self = g_task_get_source_object (task);
+  g_autoptr (GError) error = NULL;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result,
+                                          &error))
+    {
+      uc_tls_explain_handshake_error (G_TLS_CONNECTION (source), &error);
+      prefix_connect_error (self, &error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, g_object_ref (source), g_object_unref);
+}
+
+static void
+ssl_tcp_connected_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  UcStream *self = g_task_get_source_object (task);
+  g_autoptr (GSocketConnection) connection = NULL;
+  g_autoptr (GIOStream) tls = NULL;
+  g_autoptr (GError) error = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  connection =
+    g_socket_client_connect_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (connection != NULL)
+    tls = uc_tls_config_wrap_client (self->tls_config, G_IO_STREAM (connection),
+                                     &error);
+  if (tls == NULL)
+    {
+      prefix_connect_error (self, &error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
+                                    cancellable, ssl_handshake_cb,
+                                    g_steal_pointer (&task));
+}
+
+/* `ssl:`: a TCP connection, then the client side of a TLS handshake with
+ * the stream's configuration (uc_stream_set_tls_config()). */
+static void
 ssl_connect_async (UcStream *self, GTask *task)
 {
-  g_autofree char *quoted = uc_stream_quote (self->name);
+  g_autoptr (GSocketConnectable) address = NULL;
+  g_autoptr (GSocketClient) client = NULL;
 
-  g_task_return_new_error (
-    task, UC_ERROR, UC_ERROR_NOT_SUPPORTED,
-    _ ("Cannot connect to \"%s\": SSL/TLS streams are not available in this "
-       "build"),
-    quoted);
-  g_object_unref (task);
+  if (self->tls_config == NULL)
+    {
+      g_autofree char *quoted = uc_stream_quote (self->name);
+
+      g_task_return_new_error (
+        task, UC_ERROR, UC_ERROR_NOT_SUPPORTED,
+        _ ("Cannot connect to \"%s\": SSL/TLS needs a private key, a "
+           "certificate and a CA certificate"),
+        quoted);
+      g_object_unref (task);
+      return;
+    }
+
+  address = g_network_address_new (self->host, self->port);
+  client = g_socket_client_new ();
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_connect_async (client, address, g_task_get_cancellable (task),
+                                 ssl_tcp_connected_cb, task);
 }
 
 /* The active stream types.  Keep in step with the passive table in
@@ -807,6 +869,7 @@ uc_stream_finalize (GObject *object)
   g_free (self->name);
   g_free (self->path);
   g_free (self->host);
+  g_clear_object (&self->tls_config);
 
   G_OBJECT_CLASS (uc_stream_parent_class)->finalize (object);
 }
@@ -936,6 +999,23 @@ uc_stream_get_port (UcStream *self)
   g_return_val_if_fail (UC_IS_STREAM (self), 0);
 
   return self->port;
+}
+
+/**
+ * uc_stream_set_tls_config:
+ * @self: a #UcStream
+ * @config: (nullable): the certificate, key and CA for TLS
+ *
+ * Gives an `ssl:` stream what its TLS handshake needs; it cannot connect
+ * without.  Other types have no use for it and ignore it.
+ */
+void
+uc_stream_set_tls_config (UcStream *self, UcTlsConfig *config)
+{
+  g_return_if_fail (UC_IS_STREAM (self));
+  g_return_if_fail (config == NULL || UC_IS_TLS_CONFIG (config));
+
+  g_set_object (&self->tls_config, config);
 }
 
 /**

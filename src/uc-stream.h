@@ -42,6 +42,8 @@ const char *uc_stream_get_type_name  (UcStream            *self);
 const char *uc_stream_get_path       (UcStream            *self);
 const char *uc_stream_get_host       (UcStream            *self);
 guint16     uc_stream_get_port       (UcStream            *self);
+void        uc_stream_set_tls_config (UcStream            *self,
+                                      UcTlsConfig         *config);
 
 GIOStream  *uc_stream_connect        (UcStream            *self,
                                       GCancellable        *cancellable,

@@ -15,5 +15,6 @@ typedef struct _UcJsonFramer UcJsonFramer;
 typedef struct _UcJsonrpcMessage UcJsonrpcMessage;
 typedef struct _UcJsonrpc UcJsonrpc;
 typedef struct _UcRateLimit UcRateLimit;
+typedef struct _UcTlsConfig UcTlsConfig;
 
 G_END_DECLS

@@ -50,14 +50,12 @@
  * first message.  A domain that logs and is not here is added then.
  * tests/test-vlog.c checks every domain in src/ is here. */
 static const char *const known_modules[] = {
-  "coverage",     "daemon",          "dbus",
-  "jsonrpc",      "memory",          "pidfile",
-  "pstream",      "pstream_ssl",     "pstream_tcp",
-  "pstream_unix", "stream",          "system-stats",
-  "unixctl",      "unixctld",        "vlog",
-  "worker",       "worker-commands", "worker-protocol",
-  "GLib",         "GLib-GIO",        "GLib-GObject",
-  "Json",
+  "coverage",        "daemon",          "dbus",    "jsonrpc",
+  "memory",          "pidfile",         "pstream", "pstream_ssl",
+  "pstream_tcp",     "pstream_unix",    "stream",  "system-stats",
+  "unixctl",         "unixctld",        "vlog",    "worker",
+  "worker-commands", "worker-protocol", "GLib",    "GLib-GIO",
+  "GLib-GObject",    "GLib-Net",        "Json",
 };
 
 UC_COVERAGE_DEFINE (vlog_message);

@@ -21,6 +21,8 @@
 #include "uc-error.h"
 #include "uc-i18n.h"
 #include "uc-pidfile.h"
+#include "uc-stream.h"
+#include "uc-tls.h"
 
 /*
  * unixctl: a drop-in for ovs-appctl.
@@ -78,6 +80,11 @@ typedef struct
   gboolean unixctl_socket;
 
   GBusType bus_type; /* --dbus: the bus, else %G_BUS_TYPE_NONE */
+
+  /* --private-key, --certificate, --ca-cert: for ssl: targets. */
+  const char *private_key; /* (unowned) (nullable) from argv */
+  const char *certificate; /* (unowned) (nullable) from argv */
+  const char *ca_cert;     /* (unowned) (nullable) from argv */
 
   /* When --timeout expires, as g_get_monotonic_time(); -1 without one. */
   gint64 deadline;
@@ -329,16 +336,45 @@ transact (Appctl *app,
  * transaction (two with --format json), all waiting in place.  A one-shot
  * client needs neither a main loop nor a thread, and on a unix socket
  * uses none: start-up is most of a run, and each would cost it. */
+/* Loads the TLS files for an `ssl:` target, which cannot do without;
+ * other targets ignore them, as Open vSwitch's programs do. */
+static gboolean
+set_up_tls (Appctl *app, UcStream *stream, GError **error)
+{
+  g_autoptr (UcTlsConfig) config = NULL;
+
+  if (g_strcmp0 (uc_stream_get_type_name (stream), "ssl") != 0)
+    return TRUE;
+  if (app->private_key == NULL || app->certificate == NULL ||
+      app->ca_cert == NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_NOT_SUPPORTED,
+                   _ ("an ssl: target needs --private-key, --certificate "
+                      "and --ca-cert"));
+      return FALSE;
+    }
+  config = uc_tls_config_new_from_files (app->private_key, app->certificate,
+                                         app->ca_cert, error);
+  if (config == NULL)
+    return FALSE;
+  uc_stream_set_tls_config (stream, config);
+  return TRUE;
+}
+
 static int
 run_socket (Appctl *app)
 {
+  g_autoptr (UcStream) stream = NULL;
   g_autoptr (UcClient) client = NULL;
   g_autoptr (GError) error = NULL;
   const char *reason;
   int status;
 
-  client = uc_client_connect (app->stream_name, app->rundir, app->deadline,
-                              NULL, &error);
+  stream = uc_stream_new (app->stream_name, app->rundir, &error);
+  if (stream != NULL && !set_up_tls (app, stream, &error))
+    g_clear_object (&stream);
+  if (stream != NULL)
+    client = uc_client_connect_stream (stream, app->deadline, NULL, &error);
   if (client == NULL)
     {
       if (is_timeout (app, error))
@@ -627,6 +663,13 @@ usage (void)
        "bus\n"
        "                     or with BUS=system; TARGET is then a bus name\n"
        "                     (default: %s)\n"
+       "  -p, --private-key=FILE\n"
+       "  -c, --certificate=FILE\n"
+       "  -C, --ca-cert=FILE with an ssl: target, this side's private key "
+       "and\n"
+       "                     certificate, and the CA certificate the "
+       "server's\n"
+       "                     must be signed by (PEM files)\n"
        "  -f, --format=FMT   Output format. One of: 'json', or 'text'\n"
        "                     (default: text)\n"
        "      --pretty       With --format json, indent the output\n"
@@ -694,6 +737,7 @@ parse_command_line (Appctl *app, int argc, char **argv)
     OPT_PRETTY = UCHAR_MAX + 1,
     OPT_DBUS,
   };
+  /* The TLS options take ovs-vsctl's and ovsdb-client's letters. */
   static const struct option long_options[] = {
     { "target", required_argument, NULL, 't' },
     { "execute", no_argument, NULL, 'e' },
@@ -705,10 +749,13 @@ parse_command_line (Appctl *app, int argc, char **argv)
     { "timeout", required_argument, NULL, 'T' },
     { "verbose", no_argument, NULL, 'v' },
     { "dbus", optional_argument, NULL, OPT_DBUS },
+    { "private-key", required_argument, NULL, 'p' },
+    { "certificate", required_argument, NULL, 'c' },
+    { "ca-cert", required_argument, NULL, 'C' },
     { NULL, 0, NULL, 0 },
   };
   /* "+": options end at the first non-option, which is the command. */
-  static const char short_options[] = "+t:ef:hoVT:v";
+  static const char short_options[] = "+t:ef:hoVT:vp:c:C:";
   int n_execute = 0;
   int option;
 
@@ -763,6 +810,18 @@ parse_command_line (Appctl *app, int argc, char **argv)
                 print_error (_ ("value %s on --dbus is invalid"), optarg);
                 return EXIT_LOCAL_FAILURE;
               }
+            break;
+
+          case 'p':
+            app->private_key = optarg;
+            break;
+
+          case 'c':
+            app->certificate = optarg;
+            break;
+
+          case 'C':
+            app->ca_cert = optarg;
             break;
 
           case 'h':

@@ -15,6 +15,7 @@
 #include "uc-jsonrpc.h"
 #include "uc-pstream.h"
 #include "uc-server.h"
+#include "uc-tls.h"
 #include "uc-vlog.h"
 #include "uc-worker-commands.h"
 #include "uc-worker.h"
@@ -32,7 +33,10 @@ typedef struct
   gboolean overwrite_pidfile;
   gboolean detach;
   gboolean no_chdir;
-  char **remotes; /* (owned) (nullable) */
+  char **remotes;    /* (owned) (nullable) */
+  char *private_key; /* (owned) (nullable) */
+  char *certificate; /* (owned) (nullable) */
+  char *ca_cert;     /* (owned) (nullable) */
   guint64 remote_max_connections;
   guint64 remote_idle_timeout;
   guint64 max_message_size;
@@ -56,6 +60,9 @@ options_clear (Options *options)
   g_clear_pointer (&options->unixctl, g_free);
   g_clear_pointer (&options->pidfile, g_free);
   g_clear_pointer (&options->remotes, g_strfreev);
+  g_clear_pointer (&options->private_key, g_free);
+  g_clear_pointer (&options->certificate, g_free);
+  g_clear_pointer (&options->ca_cert, g_free);
   g_clear_pointer (&options->dbus, g_free);
   g_clear_pointer (&options->log_file_name, g_free);
 }
@@ -262,6 +269,19 @@ parse_options (Options *options, char ***args, GError **error)
         N_ ("Also serve commands on punix:FILE, ptcp:[PORT][:IP] or "
             "pssl:[PORT][:IP] (repeatable)"),
         N_ ("PSTREAM") },
+      { "private-key", 'p', G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+        &options->private_key, N_ ("Private key for pssl: remotes (PEM)"),
+        N_ ("FILE") },
+      { "certificate", 'c', G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+        &options->certificate,
+        N_ ("Certificate for pssl: remotes, signed by a CA clients trust "
+            "(PEM)"),
+        N_ ("FILE") },
+      { "ca-cert", 'C', G_OPTION_FLAG_NONE, G_OPTION_ARG_FILENAME,
+        &options->ca_cert,
+        N_ ("CA certificate that pssl: clients' certificates must be signed "
+            "by (PEM)"),
+        N_ ("FILE") },
       { "remote-max-connections", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
         (gpointer) parse_number, remote_max_connections_help, N_ ("N") },
       { "remote-idle-timeout", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
@@ -412,6 +432,54 @@ resolve_dbus (const Options *options,
   return TRUE;
 }
 
+/* Loads the TLS files, if given, for the pssl: remotes, which cannot do
+ * without them.  A missing file option is a usage error (in
+ * %G_OPTION_ERROR); a file that cannot be used is not. */
+static gboolean
+set_up_tls (Options *options, GPtrArray *remotes, GError **error)
+{
+  g_autoptr (UcTlsConfig) config = NULL;
+  guint handshake_timeout_ms = 0;
+
+  if (options->private_key == NULL || options->certificate == NULL ||
+      options->ca_cert == NULL)
+    {
+      for (guint i = 0; i < remotes->len; i++)
+        {
+          UcPstream *pstream = g_ptr_array_index (remotes, i);
+
+          if (g_strcmp0 (uc_pstream_get_type_name (pstream), "pssl") == 0)
+            {
+              g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _ ("--remote=%s needs --private-key, --certificate "
+                              "and --ca-cert"),
+                           uc_pstream_get_name (pstream));
+              return FALSE;
+            }
+        }
+      return TRUE;
+    }
+
+  config = uc_tls_config_new_from_files (
+    options->private_key, options->certificate, options->ca_cert, error);
+  if (config == NULL)
+    return FALSE;
+
+  /* A handshake is a remote connection too: it may not idle longer than
+   * an established one. */
+  if (options->remote_idle_timeout > 0 &&
+      options->remote_idle_timeout * 1000 < UC_TLS_HANDSHAKE_TIMEOUT_MS)
+    handshake_timeout_ms = (guint) options->remote_idle_timeout * 1000;
+  for (guint i = 0; i < remotes->len; i++)
+    {
+      UcPstream *pstream = g_ptr_array_index (remotes, i);
+
+      uc_pstream_set_tls_config (pstream, config);
+      uc_pstream_set_handshake_timeout (pstream, handshake_timeout_ms);
+    }
+  return TRUE;
+}
+
 static int
 usage_error (const char *message)
 {
@@ -474,6 +542,14 @@ run (UcVlog *vlog, int argc, char **argv)
       if (pstream == NULL)
         return usage_error (error->message);
       g_ptr_array_add (remotes, pstream);
+    }
+
+  if (!set_up_tls (&options, remotes, &error))
+    {
+      if (g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE))
+        return usage_error (error->message);
+      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+      return EXIT_FAILURE;
     }
 
   if (!uc_daemon_ensure_rundir (rundir, &error))

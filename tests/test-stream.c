@@ -691,8 +691,10 @@ test_connect_cancelled (Fixture *f, gconstpointer data)
     }
 }
 
+/* Without uc_stream_set_tls_config() / uc_pstream_set_tls_config(),
+ * neither side of TLS can start, and says what it lacks. */
 static void
-test_ssl_not_supported (Fixture *f, gconstpointer data)
+test_ssl_needs_config (Fixture *f, gconstpointer data)
 {
   g_autoptr (UcPstream) pstream = NULL;
   g_autoptr (GError) error = NULL;
@@ -700,15 +702,17 @@ test_ssl_not_supported (Fixture *f, gconstpointer data)
   assert_connect_fails (f, "ssl:127.0.0.1:6640", UC_ERROR,
                         UC_ERROR_NOT_SUPPORTED,
                         "Cannot connect to \"ssl:127.0.0.1:6640\": SSL/TLS "
-                        "streams are not available in this build");
+                        "needs a private key, a certificate and a CA "
+                        "certificate");
 
   pstream = uc_pstream_new ("pssl:0:127.0.0.1", NULL, &error);
   g_assert_no_error (error);
   g_assert_false (uc_pstream_listen (pstream, &error));
   g_assert_error (error, UC_ERROR, UC_ERROR_NOT_SUPPORTED);
   g_assert_cmpstr (error->message, ==,
-                   "Cannot listen on \"pssl:0:127.0.0.1\": SSL/TLS streams "
-                   "are not available in this build");
+                   "Cannot listen on \"pssl:0:127.0.0.1\": SSL/TLS needs a "
+                   "private key, a certificate and a CA certificate");
+  g_assert_false (uc_pstream_is_listening (pstream));
 }
 
 int
@@ -735,7 +739,7 @@ main (int argc, char **argv)
   ADD ("/stream/connect/not-found", test_connect_not_found);
   ADD ("/stream/connect/refused", test_connect_refused);
   ADD ("/stream/connect/cancelled", test_connect_cancelled);
-  ADD ("/stream/ssl/not-supported", test_ssl_not_supported);
+  ADD ("/stream/ssl/needs-config", test_ssl_needs_config);
 #undef ADD
 
   return g_test_run ();

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#define G_LOG_DOMAIN "stream"
+
+#include "config.h"
+
+#include "uc-tls.h"
+
+#include <glib/gi18n.h>
+
+#include "uc-error.h"
+
+/**
+ * UcTlsConfig:
+ *
+ * What the `ssl:` and `pssl:` streams need to speak TLS, loaded from the
+ * three files Open vSwitch asks for (`--private-key`, `--certificate`,
+ * `--ca-cert`): this side's certificate with its key, and the CA that
+ * must have signed the peer's.
+ *
+ * The trust model is Open vSwitch's: both sides present a certificate and
+ * both check that the peer's chains to the CA; host names are not checked
+ * (switches and controllers are named by address, and their certificates
+ * by whatever the PKI chose).  A config is immutable and may be shared by
+ * any number of streams and listeners.
+ */
+struct _UcTlsConfig
+{
+  GObject parent_instance;
+
+  GTlsCertificate *certificate; /* (owned) with its private key */
+  GTlsDatabase *database;       /* (owned) the CA certificate(s) */
+};
+
+G_DEFINE_FINAL_TYPE (UcTlsConfig, uc_tls_config, G_TYPE_OBJECT)
+
+static void
+uc_tls_config_finalize (GObject *object)
+{
+  UcTlsConfig *self = UC_TLS_CONFIG (object);
+
+  g_clear_object (&self->certificate);
+  g_clear_object (&self->database);
+
+  G_OBJECT_CLASS (uc_tls_config_parent_class)->finalize (object);
+}
+
+static void
+uc_tls_config_class_init (UcTlsConfigClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = uc_tls_config_finalize;
+}
+
+static void
+uc_tls_config_init (UcTlsConfig *self)
+{
+}
+
+/**
+ * uc_tls_config_new_from_files:
+ * @private_key: the PEM file of this side's private key
+ * @certificate: the PEM file of this side's certificate, possibly followed
+ *   by the intermediate certificates of its chain
+ * @ca_cert: the PEM file of the CA certificate(s) a peer's certificate
+ *   must chain to
+ * @error: return location for a #GError
+ *
+ * Loads a TLS configuration.  Fails with %UC_ERROR_NOT_SUPPORTED if GIO has
+ * no TLS backend (the glib-networking package), and otherwise with a
+ * message that names the file that could not be used.
+ *
+ * Returns: (transfer full): the configuration, or %NULL with @error set
+ */
+UcTlsConfig *
+uc_tls_config_new_from_files (const char *private_key,
+                              const char *certificate,
+                              const char *ca_cert,
+                              GError **error)
+{
+  g_autoptr (UcTlsConfig) self = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *ca_path = NULL;
+
+  g_return_val_if_fail (private_key != NULL, NULL);
+  g_return_val_if_fail (certificate != NULL, NULL);
+  g_return_val_if_fail (ca_cert != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_set_error_literal (error, UC_ERROR, UC_ERROR_NOT_SUPPORTED,
+                           _ ("SSL/TLS is not available: GIO has no TLS "
+                              "backend (install glib-networking)"));
+      return NULL;
+    }
+
+  self = g_object_new (UC_TYPE_TLS_CONFIG, NULL);
+  self->certificate =
+    g_tls_certificate_new_from_files (certificate, private_key, &local_error);
+  if (self->certificate == NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
+                   _ ("Cannot load the certificate “%s” with the private key "
+                      "“%s”: %s"),
+                   certificate, private_key, local_error->message);
+      return NULL;
+    }
+
+  /* GTlsFileDatabase takes absolute names only. */
+  ca_path = g_canonicalize_filename (ca_cert, NULL);
+  self->database = g_tls_file_database_new (ca_path, &local_error);
+  if (self->database == NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
+                   _ ("Cannot load the CA certificate “%s”: %s"), ca_cert,
+                   local_error->message);
+      return NULL;
+    }
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * uc_tls_config_get_certificate:
+ * @self: a #UcTlsConfig
+ *
+ * Returns: (transfer none): this side's certificate, with its private key
+ */
+GTlsCertificate *
+uc_tls_config_get_certificate (UcTlsConfig *self)
+{
+  g_return_val_if_fail (UC_IS_TLS_CONFIG (self), NULL);
+
+  return self->certificate;
+}
+
+/**
+ * uc_tls_config_get_database:
+ * @self: a #UcTlsConfig
+ *
+ * Returns: (transfer none): the CA certificates a peer's must chain to
+ */
+GTlsDatabase *
+uc_tls_config_get_database (UcTlsConfig *self)
+{
+  g_return_val_if_fail (UC_IS_TLS_CONFIG (self), NULL);
+
+  return self->database;
+}
+
+/* The decision on the peer's certificate, once GIO has checked it
+ * against the CA.  GIO asks a server every time, so this is what accepts
+ * a good client.  A client is asked only about a faulty certificate, and
+ * GIO, which has no server identity to check the name against, always
+ * finds it "issued for another name": names are not part of the trust
+ * model (see #UcTlsConfig), so that fault alone is no reason to refuse. */
+static gboolean
+accept_certificate_cb (GTlsConnection *tls,
+                       GTlsCertificate *peer_certificate,
+                       GTlsCertificateFlags errors,
+                       gpointer user_data)
+{
+  return (errors & ~G_TLS_CERTIFICATE_BAD_IDENTITY) == 0;
+}
+
+/**
+ * uc_tls_config_wrap_client:
+ * @self: a #UcTlsConfig
+ * @base: the connected stream to run TLS over
+ * @error: return location for a #GError
+ *
+ * Makes the client side of a TLS connection over @base, which presents
+ * @self's certificate and accepts a server whose certificate chains to
+ * @self's CA.  No server identity is given, so the server's name is not
+ * checked, as in Open vSwitch.  The handshake is the caller's to run.
+ *
+ * Returns: (transfer full): the #GTlsClientConnection, or %NULL with
+ *   @error set
+ */
+GIOStream *
+uc_tls_config_wrap_client (UcTlsConfig *self, GIOStream *base, GError **error)
+{
+  g_autoptr (GIOStream) tls = NULL;
+
+  g_return_val_if_fail (UC_IS_TLS_CONFIG (self), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
+
+  tls = g_tls_client_connection_new (base, NULL, error);
+  if (tls == NULL)
+    return NULL;
+  g_tls_connection_set_certificate (G_TLS_CONNECTION (tls), self->certificate);
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
+  /* Open vSwitch's peers often close without a TLS close_notify. */
+  g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
+  g_signal_connect (tls, "accept-certificate",
+                    G_CALLBACK (accept_certificate_cb), NULL);
+  return g_steal_pointer (&tls);
+}
+
+/**
+ * uc_tls_config_wrap_server:
+ * @self: a #UcTlsConfig
+ * @base: an accepted connection to run TLS over
+ * @error: return location for a #GError
+ *
+ * Makes the server side of a TLS connection over @base, which presents
+ * @self's certificate and requires the client to present one that chains
+ * to @self's CA.  The handshake is the caller's to run.
+ *
+ * Returns: (transfer full): the #GTlsServerConnection, or %NULL with
+ *   @error set
+ */
+GIOStream *
+uc_tls_config_wrap_server (UcTlsConfig *self, GIOStream *base, GError **error)
+{
+  g_autoptr (GIOStream) tls = NULL;
+
+  g_return_val_if_fail (UC_IS_TLS_CONFIG (self), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (base), NULL);
+
+  tls = g_tls_server_connection_new (base, self->certificate, error);
+  if (tls == NULL)
+    return NULL;
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
+  g_tls_connection_set_require_close_notify (G_TLS_CONNECTION (tls), FALSE);
+  g_object_set (tls, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED,
+                NULL);
+  g_signal_connect (tls, "accept-certificate",
+                    G_CALLBACK (accept_certificate_cb), NULL);
+  return g_steal_pointer (&tls);
+}
+
+/* The reasons in @flags, comma-separated, in words a user can act on. */
+static char *
+describe_certificate_flags (GTlsCertificateFlags flags)
+{
+  static const struct
+  {
+    GTlsCertificateFlags flag;
+    const char *text;
+  } reasons[] = {
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, N_ ("not signed by the CA certificate") },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, N_ ("not valid yet") },
+    { G_TLS_CERTIFICATE_EXPIRED, N_ ("expired") },
+    { G_TLS_CERTIFICATE_REVOKED, N_ ("revoked") },
+    { G_TLS_CERTIFICATE_INSECURE, N_ ("signed with an insecure algorithm") },
+  };
+  g_autoptr (GString) text = g_string_new (NULL);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if ((flags & reasons[i].flag) != 0)
+      {
+        if (text->len > 0)
+          g_string_append (text, ", ");
+        g_string_append (text, _ (reasons[i].text));
+      }
+  if (text->len == 0)
+    g_string_append (text, _ ("not acceptable"));
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/**
+ * uc_tls_explain_handshake_error:
+ * @tls: a connection whose handshake failed
+ * @error: (inout): the handshake's error
+ *
+ * Replaces GIO's terse "Unacceptable TLS certificate" with what was wrong
+ * with the peer's certificate (not signed by the CA, expired, ...), so
+ * that the user knows which file to fix.  Other errors are left alone.
+ */
+void
+uc_tls_explain_handshake_error (GTlsConnection *tls, GError **error)
+{
+  GTlsCertificateFlags flags;
+  g_autofree char *reasons = NULL;
+  const char *whose;
+
+  g_return_if_fail (G_IS_TLS_CONNECTION (tls));
+  g_return_if_fail (error != NULL && *error != NULL);
+
+  if (!g_error_matches (*error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return;
+  /* Names are never checked: see accept_certificate_cb(). */
+  flags = g_tls_connection_get_peer_certificate_errors (tls) &
+          ~G_TLS_CERTIFICATE_BAD_IDENTITY;
+  if (g_tls_connection_get_peer_certificate (tls) == NULL || flags == 0)
+    return;
+
+  reasons = describe_certificate_flags (flags);
+  whose =
+    G_IS_TLS_CLIENT_CONNECTION (tls) ? _ ("the server’s") : _ ("the client’s");
+  g_clear_error (error);
+  g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+               _ ("%s certificate is %s"), whose, reasons);
+}
