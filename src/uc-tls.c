@@ -231,9 +231,10 @@ uc_tls_config_wrap_server (UcTlsConfig *self, GIOStream *base, GError **error)
   return g_steal_pointer (&tls);
 }
 
-/* The reasons in @flags, comma-separated, in words a user can act on. */
+/* The reasons in @flags, comma-separated, in words a user can act on;
+ * translated if @translate. */
 static char *
-describe_certificate_flags (GTlsCertificateFlags flags)
+describe_certificate_flags (GTlsCertificateFlags flags, gboolean translate)
 {
   static const struct
   {
@@ -253,10 +254,9 @@ describe_certificate_flags (GTlsCertificateFlags flags)
       {
         if (text->len > 0)
           g_string_append (text, ", ");
-        g_string_append (text, _ (reasons[i].text));
+        g_string_append (text,
+                         translate ? _ (reasons[i].text) : reasons[i].text);
       }
-  if (text->len == 0)
-    g_string_append (text, _ ("not acceptable"));
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
@@ -268,13 +268,16 @@ describe_certificate_flags (GTlsCertificateFlags flags)
  * Replaces GIO's terse "Unacceptable TLS certificate" with what was wrong
  * with the peer's certificate (not signed by the CA, expired, ...), so
  * that the user knows which file to fix.  Other errors are left alone.
+ *
+ * A client's explanation is for its user, and translated; a server's goes
+ * to the daemon's log, which stays in English.
  */
 void
 uc_tls_explain_handshake_error (GTlsConnection *tls, GError **error)
 {
+  gboolean is_client;
   GTlsCertificateFlags flags;
   g_autofree char *reasons = NULL;
-  const char *whose;
 
   g_return_if_fail (G_IS_TLS_CONNECTION (tls));
   g_return_if_fail (error != NULL && *error != NULL);
@@ -287,10 +290,15 @@ uc_tls_explain_handshake_error (GTlsConnection *tls, GError **error)
   if (g_tls_connection_get_peer_certificate (tls) == NULL || flags == 0)
     return;
 
-  reasons = describe_certificate_flags (flags);
-  whose =
-    G_IS_TLS_CLIENT_CONNECTION (tls) ? _ ("the server’s") : _ ("the client’s");
+  is_client = G_IS_TLS_CLIENT_CONNECTION (tls);
+  reasons = describe_certificate_flags (flags, is_client);
   g_clear_error (error);
-  g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
-               _ ("%s certificate is %s"), whose, reasons);
+  if (is_client)
+    /* Translators: %s lists what is wrong with the certificate, e.g. "not
+     * signed by the CA certificate, expired". */
+    g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                 _ ("the server’s certificate is %s"), reasons);
+  else
+    g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                 "the client’s certificate is %s", reasons);
 }
