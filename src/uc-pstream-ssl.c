@@ -124,6 +124,20 @@ handshake_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_task_return_error (task, g_steal_pointer (&error));
 }
 
+/* The client has sent something (or gone, or the wait was cancelled):
+ * the handshake takes over @user_data, the task. */
+static gboolean
+client_spoke_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  GTask *task = user_data;
+  Handshake *handshake = g_task_get_task_data (task);
+
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (handshake->tls),
+                                    G_PRIORITY_DEFAULT, handshake->cancellable,
+                                    handshake_done_cb, task);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 uc_pstream_ssl_accept_async (UcPstream *pstream,
                              GSocketConnection *connection,
@@ -134,6 +148,7 @@ uc_pstream_ssl_accept_async (UcPstream *pstream,
   UcPstreamSsl *self = UC_PSTREAM_SSL (pstream);
   g_autoptr (GTask) task = NULL;
   g_autoptr (GError) error = NULL;
+  g_autoptr (GSource) wait_source = NULL;
   Handshake *handshake;
   GIOStream *tls;
 
@@ -181,9 +196,20 @@ uc_pstream_ssl_accept_async (UcPstream *pstream,
   g_source_attach (handshake->timeout_source,
                    g_main_context_get_thread_default ());
 
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT,
-                                    handshake->cancellable, handshake_done_cb,
-                                    g_steal_pointer (&task));
+  /* glib-networking runs a handshake as a blocking call in a pool
+   * thread, and the pool grows slowly: silent clients, each holding a
+   * thread, would delay good ones past their timeout long before the cap.
+   * A client speaks first in TLS (ClientHello), so wait for it here, in
+   * the main loop, where waiting costs nothing.  Cancelling (timeout or
+   * close) dispatches the source too, and the handshake then fails at
+   * once. */
+  wait_source = g_socket_create_source (
+    g_socket_connection_get_socket (connection), G_IO_IN | G_IO_HUP | G_IO_ERR,
+    handshake->cancellable);
+  g_source_set_static_name (wait_source, "[unixctld] TLS client hello");
+  g_source_set_callback (wait_source, G_SOURCE_FUNC (client_spoke_cb),
+                         g_steal_pointer (&task), NULL);
+  g_source_attach (wait_source, g_main_context_get_thread_default ());
 }
 
 static GIOStream *
