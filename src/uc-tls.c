@@ -6,6 +6,11 @@
 #include "uc-tls.h"
 
 #include <glib/gi18n.h>
+#if HAVE_GNUTLS
+#include <gnutls/x509.h>
+#endif
+
+#include <string.h>
 
 #include "uc-error.h"
 
@@ -57,6 +62,81 @@ uc_tls_config_init (UcTlsConfig *self)
 {
 }
 
+#if HAVE_GNUTLS
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_crt_t,
+                                 gnutls_x509_crt_deinit,
+                                 NULL)
+G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_privkey_t,
+                                 gnutls_x509_privkey_deinit,
+                                 NULL)
+
+/* The key ID (a hash of the public key) of @certificate's certificate in
+ * @cert_id and of its private key in @key_id, both of @size bytes.
+ * FALSE if either PEM does not parse here, which GIO has accepted: then
+ * nothing can be said. */
+static gboolean
+get_key_ids (GTlsCertificate *certificate,
+             guchar *cert_id,
+             guchar *key_id,
+             size_t size)
+{
+  g_auto (gnutls_x509_crt_t) crt = NULL;
+  g_auto (gnutls_x509_privkey_t) key = NULL;
+  g_autofree char *cert_pem = NULL;
+  g_autofree char *key_pem = NULL;
+  gnutls_datum_t datum;
+  size_t cert_size = size, key_size = size;
+
+  g_object_get (certificate, "certificate-pem", &cert_pem, "private-key-pem",
+                &key_pem, NULL);
+  if (cert_pem == NULL || key_pem == NULL || gnutls_x509_crt_init (&crt) < 0 ||
+      gnutls_x509_privkey_init (&key) < 0)
+    return FALSE;
+
+  datum.data = (unsigned char *) cert_pem;
+  datum.size = (unsigned int) strlen (cert_pem);
+  if (gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_PEM) < 0 ||
+      gnutls_x509_crt_get_key_id (crt, 0, cert_id, &cert_size) < 0)
+    return FALSE;
+
+  datum.data = (unsigned char *) key_pem;
+  datum.size = (unsigned int) strlen (key_pem);
+  if (gnutls_x509_privkey_import2 (key, &datum, GNUTLS_X509_FMT_PEM, NULL, 0) <
+        0 ||
+      gnutls_x509_privkey_get_key_id (key, 0, key_id, &key_size) < 0)
+    return FALSE;
+
+  return cert_size == size && key_size == size;
+}
+#endif
+
+/* Open vSwitch refuses a private key that is not the certificate's when
+ * it loads them; GIO takes any pair, and every handshake would then fail
+ * with a signature error that names neither file.  (Without GnuTLS the
+ * check is skipped: see meson_options.txt.) */
+static gboolean
+check_key_matches (GTlsCertificate *certificate,
+                   const char *private_key,
+                   const char *certificate_file,
+                   GError **error)
+{
+#if HAVE_GNUTLS
+  /* SHA-1 key IDs, what gnutls_x509_*_get_key_id() give with no flags. */
+  guchar cert_id[20], key_id[20];
+
+  if (get_key_ids (certificate, cert_id, key_id, sizeof cert_id) &&
+      memcmp (cert_id, key_id, sizeof cert_id) != 0)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
+                   _ ("The private key “%s” is not the key of the "
+                      "certificate “%s”"),
+                   private_key, certificate_file);
+      return FALSE;
+    }
+#endif
+  return TRUE;
+}
+
 /**
  * uc_tls_config_new_from_files:
  * @private_key: the PEM file of this side's private key
@@ -106,6 +186,9 @@ uc_tls_config_new_from_files (const char *private_key,
                    certificate, private_key, local_error->message);
       return NULL;
     }
+
+  if (!check_key_matches (self->certificate, private_key, certificate, error))
+    return NULL;
 
   /* GTlsFileDatabase takes absolute names only. */
   ca_path = g_canonicalize_filename (ca_cert, NULL);

@@ -668,6 +668,25 @@ test_config_errors (Fixture *fixture, gconstpointer user_data)
   assert_config_fails (pki.server_key, pki.server_cert, pki.garbage, ca_prefix,
                        pki.garbage);
 
+  /* Two good files that do not go together: the client's key with the
+   * server's certificate.  Found at load when the build can look into
+   * keys (GnuTLS), as Open vSwitch does. */
+#if HAVE_GNUTLS
+  config = uc_tls_config_new_from_files (pki.client_key, pki.server_cert,
+                                         pki.ca_cert, &error);
+  g_assert_null (config);
+  g_assert_error (error, UC_ERROR, UC_ERROR_FAILED);
+  {
+    g_autofree char *expected =
+      g_strdup_printf ("The private key “%s” is not the key of the "
+                       "certificate “%s”",
+                       pki.client_key, pki.server_cert);
+
+    g_assert_cmpstr (error->message, ==, expected);
+  }
+  g_clear_error (&error);
+#endif
+
   /* And the good files load. */
   config = uc_tls_config_new_from_files (pki.server_key, pki.server_cert,
                                          pki.ca_cert, &error);
