@@ -6,6 +6,8 @@
 #include "uc-vlog.h"
 
 #include <errno.h>
+#include <gio/gunixsocketaddress.h>
+#include <glib/gi18n.h>
 #include <pthread.h>
 #include <string.h>
 #include <syslog.h>
@@ -24,7 +26,9 @@
  * and a structured log writer (g_log_set_writer_func()) sends each
  * message to the destinations whose level for its module lets it
  * through: the console (standard error), syslog (the systemd journal when
- * there is one) and the log file, each formatted by its own pattern.
+ * there is one, else syslog(3), or a socket: uc_vlog_set_syslog_method())
+ * and the log file, each formatted by its own pattern; what goes to
+ * syslog may also go to a UDP --syslog-target.
  * The vlog commands show and change all of that, with Open vSwitch's
  * syntax, output and error texts.
  *
@@ -94,6 +98,9 @@ static const struct
 /* What libc's syslog() puts before the message, as Open vSwitch shows it
  * in vlog/list-pattern.  The journal takes fields, with no prefix. */
 #define SYSLOG_LIBC_PREFIX "<%B> %D{%h %e %T} %E %A:"
+/* And what --syslog-method=unix: and udp: put, as Open vSwitch sends it:
+ * the priority alone, with the daemon facility unless one is set. */
+#define SYSLOG_DIRECT_PREFIX "<%B>"
 
 /* Widths beyond this in a pattern ("%999999m") are cut to it, so that a
  * typo cannot make every line a gigabyte. */
@@ -113,7 +120,6 @@ struct _UcVlog
   const char *program_name; /* (unowned) interned: syslog keeps it */
   gint64 start_us;          /* monotonic, for %r */
   GThread *owner;           /* (unowned) the thread that made it */
-  gboolean use_journal;     /* syslog goes to the journal */
 
   /* Everything below is under @lock. */
   GMutex lock;
@@ -125,6 +131,10 @@ struct _UcVlog
   int facility;                           /* 0: not set */
   guint64 serial;                         /* %N of the last message */
   UcLogWriter *writer;                    /* (owned) (nullable) */
+  gboolean use_journal;                   /* syslog goes to the journal */
+  GSocket *syslog_direct; /* (owned) (nullable) --syslog-method=unix: or
+                           * udp:, connected and non-blocking */
+  GSocket *syslog_target; /* (owned) (nullable) --syslog-target, alike */
 };
 
 G_DEFINE_FINAL_TYPE (UcVlog, uc_vlog, G_TYPE_OBJECT)
@@ -734,9 +744,32 @@ get_subprogram (char *name, gsize size)
     g_snprintf (name, size, "thread%ld", (long) gettid ());
 }
 
-/* Sends @line to syslog: the journal, with fields, or syslog(3). */
+/* Sends @length bytes of @data to @socket, a connected datagram socket,
+ * as Open vSwitch sends to syslog: one datagram, shortened by a twentieth
+ * at a time while the network says it is too long, and otherwise sent or
+ * lost without a word (a full socket buffer drops it rather than block;
+ * and a message about a lost log message would be lost alike). */
+static void
+send_datagram (GSocket *socket, const char *data, gsize length)
+{
+  while (length > 0)
+    {
+      g_autoptr (GError) error = NULL;
+
+      if (g_socket_send_with_blocking (socket, data, length, FALSE, NULL,
+                                       &error) >= 0 ||
+          !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+        return;
+      length -= MAX (length / 20, 1);
+    }
+}
+
+/* Sends @line to syslog: to @direct (--syslog-method=unix: or udp:), to
+ * the journal with fields if @use_journal, else with syslog(3). */
 static void
 write_syslog (UcVlog *self,
+              GSocket *direct,
+              gboolean use_journal,
               GLogLevelFlags log_level,
               const char *line,
               UcVlogLevel level,
@@ -747,7 +780,18 @@ write_syslog (UcVlog *self,
 {
   int severity = syslog_levels[level];
 
-  if (self->use_journal)
+  if (direct != NULL)
+    {
+      g_autoptr (GString) datagram = g_string_new (NULL);
+
+      g_string_printf (datagram, "<%d>%s",
+                       (facility != 0 ? facility : LOG_DAEMON) + severity,
+                       line);
+      send_datagram (direct, datagram->str, datagram->len);
+      return;
+    }
+
+  if (use_journal)
     {
       GLogField out[8];
       gsize n = 0;
@@ -830,6 +874,10 @@ uc_vlog_write (UcVlog *self,
   g_autofree char *owned_domain = NULL;
   g_autofree char *owned_message = NULL;
   g_autoptr (UcLogWriter) writer = NULL;
+  g_autoptr (GSocket) target = NULL;
+  g_autoptr (GSocket) direct = NULL;
+  g_autoptr (GString) target_line = NULL;
+  gboolean use_journal;
   GString *lines[UC_VLOG_N_DESTINATIONS] = { NULL };
   const char *domain;
   const char *message;
@@ -893,6 +941,15 @@ uc_vlog_write (UcVlog *self,
   facility = self->facility;
   if (self->writer != NULL)
     writer = g_object_ref (self->writer);
+  use_journal = self->use_journal;
+  if (self->syslog_direct != NULL)
+    direct = g_object_ref (self->syslog_direct);
+  if (lines[UC_VLOG_DESTINATION_SYSLOG] != NULL && self->syslog_target != NULL)
+    {
+      target_line = g_string_new (NULL);
+      uc_vlog_format (target_line, UC_VLOG_SYSLOG_TARGET_PATTERN, &record);
+      target = g_object_ref (self->syslog_target);
+    }
   g_mutex_unlock (&self->lock);
 
   uc_coverage_inc (vlog_message);
@@ -904,8 +961,11 @@ uc_vlog_write (UcVlog *self,
                        lines[UC_VLOG_DESTINATION_CONSOLE]->len);
     }
   if (lines[UC_VLOG_DESTINATION_SYSLOG] != NULL)
-    write_syslog (self, log_level, lines[UC_VLOG_DESTINATION_SYSLOG]->str,
-                  level, facility, record.module, fields, n_fields);
+    write_syslog (self, direct, use_journal, log_level,
+                  lines[UC_VLOG_DESTINATION_SYSLOG]->str, level, facility,
+                  record.module, fields, n_fields);
+  if (target_line != NULL)
+    send_datagram (target, target_line->str, target_line->len);
   if (lines[UC_VLOG_DESTINATION_FILE] != NULL)
     {
       g_string_append_c (lines[UC_VLOG_DESTINATION_FILE], '\n');
@@ -1237,6 +1297,154 @@ uc_vlog_get_pattern (UcVlog *self, UcVlogDestination destination)
   return pattern;
 }
 
+/* A non-blocking datagram socket connected to @address. */
+static GSocket *
+connect_datagram (GSocketAddress *address, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+
+  socket =
+    g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_DATAGRAM,
+                  G_SOCKET_PROTOCOL_DEFAULT, error);
+  if (socket == NULL || !g_socket_connect (socket, address, NULL, error))
+    return NULL;
+  g_socket_set_blocking (socket, FALSE);
+  return g_steal_pointer (&socket);
+}
+
+/* The first address of `HOST:PORT`, resolved now (which may block). */
+static GSocketAddress *
+resolve_host_port (const char *text, GError **error)
+{
+  g_autoptr (GSocketConnectable) connectable = NULL;
+  g_autoptr (GSocketAddressEnumerator) enumerator = NULL;
+  g_autoptr (GError) local_error = NULL;
+  GSocketAddress *address;
+
+  /* Port 0 as the default: a text without a port is refused. */
+  connectable = g_network_address_parse (text, 0, error);
+  if (connectable == NULL)
+    return NULL;
+  if (g_network_address_get_port (G_NETWORK_ADDRESS (connectable)) == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _ ("a port is needed (HOST:PORT)"));
+      return NULL;
+    }
+  enumerator = g_socket_connectable_enumerate (connectable);
+  address = g_socket_address_enumerator_next (enumerator, NULL, &local_error);
+  if (address == NULL && local_error == NULL)
+    g_set_error_literal (&local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                         _ ("no address"));
+  if (address == NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return address;
+}
+
+/**
+ * uc_vlog_set_syslog_target:
+ * @self: a configuration
+ * @target: (nullable): `HOST:PORT` (an IPv6 address in brackets), or
+ *   %NULL for none
+ * @error: return location for a #GError
+ *
+ * Also sends every message that goes to syslog, as a UDP datagram in
+ * %UC_VLOG_SYSLOG_TARGET_PATTERN, to @target: Open vSwitch's
+ * `--syslog-target`.  A host name is resolved here, once, and may block:
+ * call this at start-up.  Sending never blocks.
+ *
+ * Returns: %TRUE, or %FALSE with @error set if @target does not parse or
+ *   resolve, and the previous target kept
+ */
+gboolean
+uc_vlog_set_syslog_target (UcVlog *self, const char *target, GError **error)
+{
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (UC_IS_VLOG (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (target != NULL)
+    {
+      address = resolve_host_port (target, &local_error);
+      if (address != NULL)
+        socket = connect_datagram (address, &local_error);
+      if (socket == NULL)
+        {
+          g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
+                       _ ("Cannot send log messages to “%s”: %s"), target,
+                       local_error->message);
+          return FALSE;
+        }
+    }
+
+  g_mutex_lock (&self->lock);
+  g_clear_object (&self->syslog_target);
+  self->syslog_target = g_steal_pointer (&socket);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+/**
+ * uc_vlog_set_syslog_method:
+ * @self: a configuration
+ * @method: how the syslog destination sends, as Open vSwitch's
+ *   `--syslog-method` takes it: `libc` (syslog(3), even where the journal
+ *   is), `unix:FILE` (datagrams to the socket FILE) or `udp:HOST:PORT`
+ * @error: return location for a #GError
+ *
+ * With `unix:` and `udp:`, each message is one datagram, `<PRI>` then the
+ * line in the syslog pattern, as Open vSwitch sends it.  A host name is
+ * resolved here, once, and may block: call this at start-up.  Sending
+ * never blocks.
+ *
+ * Returns: %TRUE, or %FALSE with @error set (and the method unchanged) if
+ *   @method is unknown or its socket cannot be reached
+ */
+gboolean
+uc_vlog_set_syslog_method (UcVlog *self, const char *method, GError **error)
+{
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  g_return_val_if_fail (UC_IS_VLOG (self), FALSE);
+  g_return_val_if_fail (method != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_str_has_prefix (method, "unix:") && method[5] != '\0')
+    address = g_unix_socket_address_new (method + 5);
+  else if (g_str_has_prefix (method, "udp:"))
+    address = resolve_host_port (method + 4, &local_error);
+  else if (strcmp (method, "libc") != 0)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
+                   _ ("unsupported syslog method “%s” (libc, unix:FILE or "
+                      "udp:HOST:PORT)"),
+                   method);
+      return FALSE;
+    }
+
+  if (address != NULL)
+    socket = connect_datagram (address, &local_error);
+  if (local_error != NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
+                   _ ("Cannot send log messages to “%s”: %s"), method,
+                   local_error->message);
+      return FALSE;
+    }
+
+  g_mutex_lock (&self->lock);
+  self->use_journal = FALSE;
+  g_clear_object (&self->syslog_direct);
+  self->syslog_direct = g_steal_pointer (&socket);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
 /**
  * uc_vlog_set_facility:
  * @self: a configuration
@@ -1358,7 +1566,11 @@ static const UcVlogDestination pattern_order[] = {
 static const char *
 destination_prefix (UcVlog *self, UcVlogDestination destination)
 {
-  if (destination == UC_VLOG_DESTINATION_SYSLOG && !self->use_journal)
+  if (destination != UC_VLOG_DESTINATION_SYSLOG)
+    return NULL;
+  if (self->syslog_direct != NULL)
+    return SYSLOG_DIRECT_PREFIX;
+  if (!self->use_journal)
     return SYSLOG_LIBC_PREFIX;
   return NULL;
 }
@@ -1822,8 +2034,13 @@ uc_vlog_dispose (GObject *object)
   UcVlog *self = UC_VLOG (object);
   g_autoptr (UcLogWriter) writer = NULL;
 
+  g_autoptr (GSocket) target = NULL;
+  g_autoptr (GSocket) direct = NULL;
+
   g_mutex_lock (&self->lock);
   writer = g_steal_pointer (&self->writer);
+  target = g_steal_pointer (&self->syslog_target);
+  direct = g_steal_pointer (&self->syslog_direct);
   g_mutex_unlock (&self->lock);
 
   G_OBJECT_CLASS (uc_vlog_parent_class)->dispose (object);

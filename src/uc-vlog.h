@@ -23,6 +23,12 @@ G_BEGIN_DECLS
 #define UC_VLOG_DEFAULT_FILE_PATTERN    "%D{%Y-%m-%dT%H:%M:%S.###Z}|%05N|%c%T|%p|%m"
 /* clang-format on */
 
+/* What a --syslog-target receives, one UDP datagram per message: RFC 5424
+ * with a UTF-8 BOM before the message, exactly as Open vSwitch sends it.
+ * Not settable, as in Open vSwitch. */
+#define UC_VLOG_SYSLOG_TARGET_PATTERN \
+  "<%B>1 %D{%Y-%m-%dT%H:%M:%S.###Z} %E %A %P %c - \xef\xbb\xbf%m"
+
 /* The module of messages logged without a domain. */
 #define UC_VLOG_DEFAULT_MODULE "default"
 
@@ -154,6 +160,12 @@ void          uc_vlog_set_pattern           (UcVlog              *self,
                                              const char          *pattern);
 char         *uc_vlog_get_pattern           (UcVlog              *self,
                                              UcVlogDestination    destination);
+gboolean      uc_vlog_set_syslog_target     (UcVlog              *self,
+                                             const char          *target,
+                                             GError             **error);
+gboolean      uc_vlog_set_syslog_method     (UcVlog              *self,
+                                             const char          *method,
+                                             GError             **error);
 void          uc_vlog_set_facility          (UcVlog              *self,
                                              int                  facility);
 char         *uc_vlog_list                  (UcVlog              *self);

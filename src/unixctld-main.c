@@ -172,6 +172,31 @@ parse_verbose (const char *option_name,
   return TRUE;
 }
 
+/* --syslog-method=METHOD and --syslog-target=HOST:PORT, applied at once
+ * as -v is, so that messages logged during start-up go there too. */
+static gboolean
+parse_syslog (const char *option_name,
+              const char *value,
+              gpointer data,
+              GError **error)
+{
+  Options *options = data;
+  g_autoptr (GError) local_error = NULL;
+  gboolean ok;
+
+  if (strcmp (option_name, "--syslog-method") == 0)
+    ok = uc_vlog_set_syslog_method (options->vlog, value, &local_error);
+  else
+    ok = uc_vlog_set_syslog_target (options->vlog, value, &local_error);
+  if (!ok)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* --log-file[=FILE]: alone, the default name. */
 static gboolean
 parse_log_file (const char *option_name,
@@ -309,6 +334,17 @@ parse_options (Options *options, char ***args, GError **error)
       { "log-file", 0, G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
         (gpointer) parse_log_file,
         N_ ("Log to FILE (default: LOGDIR/unixctld.log)"), N_ ("FILE") },
+      { "syslog-method", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_syslog,
+        N_ ("How to send to syslog: libc (syslog(3)), unix:FILE or "
+            "udp:HOST:PORT (default: the journal if there is one, else "
+            "libc)"),
+        N_ ("METHOD") },
+      { "syslog-target", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
+        (gpointer) parse_syslog,
+        N_ ("Also send what goes to syslog to HOST:PORT over UDP, in "
+            "RFC 5424 form"),
+        N_ ("HOST:PORT") },
       { "replace", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &options->replace,
         N_ ("Take the D-Bus name from the instance that owns it, which "
             "then exits (with its pidfile: add --overwrite-pidfile)"),

@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
@@ -39,6 +40,7 @@ static const char *unixctld; /* (unowned) (nullable) from $UNIXCTLD */
 typedef enum
 {
   WITH_LOG_FILE = 1 << 8,
+  NO_DAEMONS = 1 << 9, /* the test starts them, with its own options */
 } Flags;
 
 typedef struct
@@ -179,8 +181,11 @@ fixture_set_up (Fixture *fixture, gconstpointer user_data)
   fixture->their_socket = g_build_filename (fixture->dir, "theirs.ctl", NULL);
   fixture->their_log = g_build_filename (fixture->dir, "theirs.log", NULL);
 
-  start_ours (fixture, (flags & WITH_LOG_FILE) != 0);
-  start_theirs (fixture, (flags & WITH_LOG_FILE) != 0);
+  if ((flags & NO_DAEMONS) == 0)
+    {
+      start_ours (fixture, (flags & WITH_LOG_FILE) != 0);
+      start_theirs (fixture, (flags & WITH_LOG_FILE) != 0);
+    }
   fixture->ready = TRUE;
 }
 
@@ -767,6 +772,270 @@ test_list_commands (Fixture *fixture, gconstpointer user_data)
     }
 }
 
+/* Syslog over sockets: a datagram socket bound for the daemons to send
+ * to, and its address as --syslog-method/--syslog-target take it. */
+static GSocket *
+bind_datagram (Fixture *fixture, gboolean udp, char **address_text)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GSocketAddress) address = NULL;
+  g_autoptr (GSocketAddress) bound = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (udp)
+    {
+      g_autoptr (GInetAddress) loopback =
+        g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+      address = g_inet_socket_address_new (loopback, 0);
+    }
+  else
+    {
+      g_autofree char *path = g_build_filename (fixture->dir, "log.sock", NULL);
+
+      g_unlink (path);
+      address = g_unix_socket_address_new (path);
+    }
+  socket =
+    g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_DATAGRAM,
+                  G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  if (udp)
+    *address_text = g_strdup_printf (
+      "127.0.0.1:%u",
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  else
+    *address_text =
+      g_strdup (g_unix_socket_address_get_path (G_UNIX_SOCKET_ADDRESS (bound)));
+  return g_steal_pointer (&socket);
+}
+
+/* The first datagram on @socket that holds @needle; earlier ones (Open
+ * vSwitch warns that --syslog-target is deprecated) are skipped. */
+static char *
+receive_datagram (GSocket *socket, const char *needle)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_US;
+
+  for (;;)
+    {
+      g_autoptr (GError) error = NULL;
+      char buffer[4096];
+      gssize n;
+
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      if (!g_socket_condition_timed_wait (
+            socket, G_IO_IN, deadline - g_get_monotonic_time (), NULL, &error))
+        g_error ("no datagram with \"%s\": %s", needle, error->message);
+      n = g_socket_receive (socket, buffer, sizeof buffer - 1, NULL, &error);
+      g_assert_no_error (error);
+      buffer[n] = '\0';
+      if (strstr (buffer, needle) != NULL)
+        return g_strdup (buffer);
+    }
+}
+
+/* @datagram with what differs between two daemons by nature made
+ * constant: @program, the pid, the serial number (Open vSwitch's count
+ * includes its deprecation warning), @log_path, and in RFC 5424 form the
+ * timestamp, checked for its shape first. */
+static char *
+normalize_datagram (const char *datagram,
+                    const char *program,
+                    GPid pid,
+                    const char *log_path)
+{
+  g_autoptr (GRegex) timestamp = g_regex_new (
+    "^(<[0-9]+>1 )[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    "\\.[0-9]{3}Z ",
+    0, 0, NULL);
+  g_autoptr (GRegex) serial = g_regex_new ("\\|[0-9]{5}\\|", 0, 0, NULL);
+  g_autofree char *pid_text = g_strdup_printf (" %d ", (int) pid);
+  g_autofree char *program_text = g_strdup_printf (" %s ", program);
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+  g_auto (GStrv) parts = NULL;
+
+  a = g_regex_replace (timestamp, datagram, -1, 0, "\\1TIME ", 0, NULL);
+  b = g_regex_replace_literal (serial, a, -1, 0, "|SERIAL|", 0, NULL);
+  parts = g_strsplit (b, log_path, -1);
+  g_free (a);
+  a = g_strjoinv ("LOG", parts);
+  g_strfreev (parts);
+  parts = g_strsplit (a, program_text, 2);
+  g_free (b);
+  b = g_strjoinv (" PROGRAM ", parts);
+  g_strfreev (parts);
+  parts = g_strsplit (b, pid_text, 2);
+  return g_strjoinv (" PID ", parts);
+}
+
+/* What one daemon sends with --syslog-method=METHOD and --syslog-target:
+ * the datagram of its first message ("opened log file") to each, and its
+ * vlog/list-pattern. */
+typedef struct
+{
+  char *method_datagram;
+  char *target_datagram;
+  char *patterns;
+} SyslogCapture;
+
+static void
+syslog_capture_clear (SyslogCapture *capture)
+{
+  g_clear_pointer (&capture->method_datagram, g_free);
+  g_clear_pointer (&capture->target_datagram, g_free);
+  g_clear_pointer (&capture->patterns, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SyslogCapture, syslog_capture_clear)
+
+static void
+capture_syslog (Fixture *fixture,
+                gboolean ours,
+                gboolean udp,
+                SyslogCapture *capture)
+{
+  g_autofree char *method_address = NULL;
+  g_autofree char *target_address = NULL;
+  g_autoptr (GSocket) method_socket =
+    bind_datagram (fixture, udp, &method_address);
+  g_autoptr (GSocket) target_socket =
+    bind_datagram (fixture, TRUE, &target_address);
+  g_autofree char *method = g_strconcat (
+    "--syslog-method=", udp ? "udp:" : "unix:", method_address, NULL);
+  g_autofree char *target =
+    g_strconcat ("--syslog-target=", target_address, NULL);
+  const char *socket = ours ? fixture->our_socket : fixture->their_socket;
+  const char *log_path = ours ? fixture->our_log : fixture->their_log;
+  g_autofree char *unixctl = g_strconcat ("--unixctl=", socket, NULL);
+  g_autofree char *log = g_strconcat ("--log-file=", log_path, NULL);
+  g_autofree char *db = g_build_filename (fixture->dir, "db.db", NULL);
+  g_autofree char *raw = NULL;
+  GSubprocess **process = ours ? &fixture->ours : &fixture->theirs;
+  const char *program = ours ? "unixctld" : "ovsdb-server";
+  GPid pid;
+
+  /* The socket options before --log-file, so that "opened log file" is
+   * sent: both daemons apply their options in order. */
+  if (ours)
+    {
+      const char *argv[] = { unixctld, unixctl, "-vconsole:off", method, target,
+                             log,      NULL };
+
+      *process = spawn (fixture, argv);
+    }
+  else
+    {
+      const char *create[] = { ovs.ovsdb_tool, "create", db,
+                               UC_TEST_OVSDB_SCHEMA, NULL };
+      g_autoptr (GSubprocess) tool = NULL;
+      g_autoptr (GError) error = NULL;
+      const char *argv[] = { ovs.ovsdb_server,
+                             unixctl,
+                             "--no-chdir",
+                             "-vconsole:off",
+                             method,
+                             target,
+                             log,
+                             db,
+                             NULL };
+
+      /* A database of its own each time. */
+      g_unlink (db);
+      tool = spawn (fixture, create);
+      g_subprocess_wait_check (tool, NULL, &error);
+      g_assert_no_error (error);
+      *process = spawn (fixture, argv);
+    }
+  wait_for (*process, socket);
+  pid =
+    (GPid) g_ascii_strtoll (g_subprocess_get_identifier (*process), NULL, 10);
+
+  raw = receive_datagram (method_socket, "|vlog|INFO|opened log file ");
+  capture->method_datagram = normalize_datagram (raw, program, pid, log_path);
+  g_free (raw);
+  raw =
+    receive_datagram (target_socket, " vlog - \xef\xbb\xbfopened log file ");
+  capture->target_datagram = normalize_datagram (raw, program, pid, log_path);
+  capture->patterns = appctl_ok (fixture, socket, "vlog/list-pattern", NULL);
+  stop (process, ours);
+}
+
+/* --syslog-method=udp:/unix: and --syslog-target, against Open vSwitch:
+ * the same datagrams, byte for byte but for the program's name, pid,
+ * serial number and timestamp, and the same vlog/list-pattern. */
+static void
+test_syslog_sockets (Fixture *fixture, gconstpointer user_data)
+{
+  if (!fixture->ready)
+    return;
+
+  for (int udp = 0; udp <= 1; udp++)
+    {
+      g_auto (SyslogCapture) ours = { 0 };
+      g_auto (SyslogCapture) theirs = { 0 };
+
+      capture_syslog (fixture, TRUE, udp, &ours);
+      capture_syslog (fixture, FALSE, udp, &theirs);
+
+      g_assert_cmpstr (ours.method_datagram, ==,
+                       "<29>ovs|SERIAL|vlog|INFO|opened log file LOG");
+      g_assert_cmpstr (ours.method_datagram, ==, theirs.method_datagram);
+      g_assert_true (g_str_has_prefix (ours.target_datagram, "<133>1 TIME "));
+      g_assert_true (g_str_has_suffix (ours.target_datagram,
+                                       " PROGRAM PID vlog - \xef\xbb\xbf"
+                                       "opened log file LOG"));
+      g_assert_cmpstr (ours.target_datagram, ==, theirs.target_datagram);
+      g_assert_nonnull (strstr (ours.patterns, "\nSYSLOG   <%B>   "));
+      g_assert_cmpstr (ours.patterns, ==, theirs.patterns);
+    }
+}
+
+/* The errors of the socket options. */
+static void
+test_syslog_errors (Fixture *fixture, gconstpointer user_data)
+{
+  static const struct
+  {
+    const char *option;
+    const char *message;
+  } cases[] = {
+    { "--syslog-method=bogus", "unsupported syslog method “bogus” (libc, "
+                               "unix:FILE or udp:HOST:PORT)" },
+    { "--syslog-method=udp:127.0.0.1",
+      "Cannot send log messages to “udp:127.0.0.1”: a port is needed "
+      "(HOST:PORT)" },
+    { "--syslog-target=127.0.0.1",
+      "Cannot send log messages to “127.0.0.1”: a port is needed "
+      "(HOST:PORT)" },
+  };
+
+  g_auto (GStrv) envp = NULL;
+
+  if (!fixture->ready)
+    return;
+
+  /* The messages hold “”: a UTF-8 locale prints them as they are. */
+  envp =
+    g_environ_setenv (g_strdupv (fixture->envp), "LC_ALL", "C.UTF-8", TRUE);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const char *args[] = { cases[i].option, NULL };
+      g_auto (UcTestOutput) output = { 0 };
+      g_autofree char *expected = g_strdup_printf (
+        "unixctld: %s (use --help for help)\n", cases[i].message);
+
+      uc_test_run (unixctld, NULL, args, (const char *const *) envp, &output);
+      g_assert_cmpstr (output.err, ==, expected);
+      g_assert_cmpint (output.status, ==, 1);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -788,6 +1057,8 @@ main (int argc, char **argv)
   ADD ("/vlog-compat/coverage/show", 0, test_coverage);
   ADD ("/vlog-compat/memory/show", 0, test_memory);
   ADD ("/vlog-compat/list-commands/usage", 0, test_list_commands);
+  ADD ("/vlog-compat/syslog/sockets", NO_DAEMONS, test_syslog_sockets);
+  ADD ("/vlog-compat/syslog/errors", NO_DAEMONS, test_syslog_errors);
 
   status = g_test_run ();
   uc_test_ovs_clear (&ovs);

@@ -721,6 +721,53 @@ test_writer_pattern (VlogFixture *fixture, gconstpointer user_data)
   g_assert_cmpstr (lines[2], ==, "141");
 }
 
+/* --syslog-method=unix:FILE: each message is one datagram, "<PRI>" and
+ * the syslog pattern, and a receiver that never reads only loses
+ * messages: once its buffer is full, logging goes on without waiting. */
+static void
+test_writer_syslog_socket (VlogFixture *fixture, gconstpointer user_data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "log.sock", NULL);
+  g_autofree char *method = g_strconcat ("unix:", path, NULL);
+  g_autoptr (GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr (GSocket) receiver = NULL;
+  g_autoptr (GError) error = NULL;
+  char buffer[256];
+  gssize n;
+
+  receiver = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_DATAGRAM,
+                           G_SOCKET_PROTOCOL_DEFAULT, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (receiver, address, FALSE, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (uc_vlog_set_syslog_method (fixture->vlog, method, &error));
+  g_assert_no_error (error);
+  uc_vlog_set_levels (fixture->vlog, NULL, UC_VLOG_DESTINATION_SYSLOG,
+                      UC_VLOG_LEVEL_INFO);
+  g_message ("to the socket");
+  n = g_socket_receive (receiver, buffer, sizeof buffer - 1, NULL, &error);
+  g_assert_no_error (error);
+  buffer[n] = '\0';
+  /* daemon (24) + notice (5), Open vSwitch's info; the serial is the
+   * second message's, after the log file's "opened". */
+  g_assert_cmpstr (buffer, ==, "<29>ovs|00002|test-vlog|INFO|to the socket");
+
+  /* Far more than the socket's queue holds (net.unix.max_dgram_qlen,
+   * 512 by default): returns, having dropped some. */
+  for (guint i = 0; i < 20000; i++)
+    g_message ("flood %u", i);
+  g_assert_true (g_socket_condition_check (receiver, G_IO_IN) & G_IO_IN);
+
+  g_assert_false (uc_vlog_set_syslog_method (fixture->vlog, "tcp:x", &error));
+  g_assert_error (error, UC_ERROR, UC_ERROR_INVALID_NAME);
+  g_clear_error (&error);
+  g_assert_true (uc_vlog_set_syslog_method (fixture->vlog, "libc", &error));
+  g_assert_no_error (error);
+  uc_vlog_set_levels (fixture->vlog, NULL, UC_VLOG_DESTINATION_SYSLOG,
+                      UC_VLOG_LEVEL_OFF);
+}
+
 #define N_THREADS    4
 #define N_PER_THREAD 2000
 
@@ -2297,6 +2344,7 @@ main (int argc, char **argv)
   ADD_VLOG ("/vlog/writer/file", test_writer_file);
   ADD_VLOG ("/vlog/writer/pattern", test_writer_pattern);
   ADD_VLOG ("/vlog/writer/threads", test_writer_threads);
+  ADD_VLOG ("/vlog/writer/syslog-socket", test_writer_syslog_socket);
   g_test_add_func ("/vlog/writer/fatal", test_writer_fatal);
   ADD_VLOG ("/vlog/rate-limit/modules", test_rate_limit);
   ADD_VLOG ("/vlog/rate-limit/summary", test_rate_limit_summary);
