@@ -559,6 +559,8 @@ hand_out (UcPstream *self, GSocketConnection *connection)
 {
   UcPstreamPrivate *priv = uc_pstream_get_instance_private (self);
 
+  uc_stream_set_tcp_nodelay (connection);
+
   UC_PSTREAM_GET_CLASS (self)->accept_async (
     self, connection, priv->cancellable, incoming_ready_cb,
     g_object_ref (connection));

@@ -59,6 +59,7 @@ gboolean  uc_stream_parse_ip           (UcStreamKind   kind,
                                         const char    *text,
                                         GInetAddress **address,
                                         GError       **error);
+void      uc_stream_set_tcp_nodelay    (GSocketConnection *connection);
 /* clang-format on */
 
 G_END_DECLS

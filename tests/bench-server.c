@@ -83,44 +83,6 @@ now_s (void)
   return g_get_monotonic_time () / (double) G_USEC_PER_SEC;
 }
 
-/* A reply is one JSON object; the client only needs to know where it
- * ends, so it tracks braces outside strings. */
-typedef struct
-{
-  int depth;
-  gboolean in_string;
-  gboolean escaped;
-} ReplyScanner;
-
-/* Returns the number of complete replies in @data. */
-static guint
-scan_replies (ReplyScanner *s, const char *data, gsize len)
-{
-  guint n = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (s->in_string)
-        {
-          if (s->escaped)
-            s->escaped = FALSE;
-          else if (c == '\\')
-            s->escaped = TRUE;
-          else if (c == '"')
-            s->in_string = FALSE;
-        }
-      else if (c == '"')
-        s->in_string = TRUE;
-      else if (c == '{' || c == '[')
-        s->depth++;
-      else if ((c == '}' || c == ']') && --s->depth == 0)
-        n++;
-    }
-  return n;
-}
-
 static int
 connect_unix (const char *path, gboolean nonblocking)
 {
@@ -170,19 +132,6 @@ read_rss_kib (GPid pid)
   if (line == NULL)
     return 0;
   return g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
-}
-
-/* CPU time the process has run, in µs, from the scheduler's own
- * nanosecond accounting (finer than the clock ticks of /proc/PID/stat). */
-static double
-read_cpu_us (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/schedstat", (int) pid);
-  g_autofree char *contents = NULL;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return 0;
-  return g_ascii_strtoull (contents, NULL, 10) / 1000.0;
 }
 
 static void
@@ -282,7 +231,7 @@ static double
 measure_sequential_round (Target *target, double *cpu_us)
 {
   char buf[READ_CHUNK];
-  ReplyScanner scanner = { 0 };
+  UcTestReplyScanner scanner = { 0 };
   double start, elapsed, cpu_start;
   guint64 n = 0;
   int fd;
@@ -292,7 +241,7 @@ measure_sequential_round (Target *target, double *cpu_us)
   fd = connect_unix (target->socket_path, FALSE);
   g_assert (fd >= 0);
 
-  cpu_start = read_cpu_us (target->pid);
+  cpu_start = uc_test_process_cpu_us (target->pid);
   start = now_s ();
   do
     {
@@ -318,14 +267,14 @@ measure_sequential_round (Target *target, double *cpu_us)
 
           if (r <= 0)
             g_error ("%s: connection lost", target->label);
-          replies = scan_replies (&scanner, buf, (gsize) r);
+          replies = uc_test_scan_replies (&scanner, buf, (gsize) r);
         }
       n++;
       elapsed = now_s () - start;
     }
   while (elapsed < SEQUENTIAL_SECONDS);
 
-  *cpu_us = (read_cpu_us (target->pid) - cpu_start) / n;
+  *cpu_us = (uc_test_process_cpu_us (target->pid) - cpu_start) / n;
   close (fd);
   unpin (target->pid);
   unpin (0);
@@ -361,7 +310,7 @@ typedef struct
 {
   int fd;
   double sent_at;
-  ReplyScanner scanner;
+  UcTestReplyScanner scanner;
 } BenchConn;
 
 static void
@@ -431,7 +380,7 @@ measure_concurrent (Target *target, Figures *fig)
               n_open--;
               continue;
             }
-          replies = scan_replies (&c->scanner, buf, (gsize) r);
+          replies = uc_test_scan_replies (&c->scanner, buf, (gsize) r);
           for (guint k = 0; k < replies; k++)
             {
               double now = now_s ();

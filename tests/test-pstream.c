@@ -8,6 +8,8 @@
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -398,6 +400,7 @@ assert_tcp_listens (Fixture *f, const char *name, const char *ip)
   g_autofree char *peer_ip = NULL;
   guint16 port = uc_pstream_get_port (pstream);
   gboolean ipv6 = strchr (ip, ':') != NULL;
+  int nodelay = 0;
 
   /* Port 0 reads back as the port the kernel chose. */
   g_assert_cmpuint (port, !=, 0);
@@ -424,6 +427,14 @@ assert_tcp_listens (Fixture *f, const char *name, const char *ip)
   peer_ip = g_inet_address_to_string (
     g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (peer)));
   g_assert_cmpstr (peer_ip, ==, ip);
+
+  /* Nagle is off, as on every TCP connection of Open vSwitch's: replies
+   * and TLS records must not wait for the client's delayed ACK. */
+  g_assert_true (g_socket_get_option (
+    g_socket_connection_get_socket (g_ptr_array_index (f->connections, 0)),
+    IPPROTO_TCP, TCP_NODELAY, &nodelay, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (nodelay, !=, 0);
 }
 
 static void

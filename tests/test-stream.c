@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "uc-error.h"
@@ -540,6 +542,18 @@ connect_both_ways (Fixture *f, const char *name)
       g_assert_no_error (error);
       g_assert_true (G_IS_SOCKET_CONNECTION (client));
       assert_connected (f, client, f->incoming->len);
+
+      /* Nagle off on TCP, as Open vSwitch's streams have it. */
+      if (g_str_has_prefix (name, "tcp:"))
+        {
+          int nodelay = 0;
+
+          g_assert_true (g_socket_get_option (
+            g_socket_connection_get_socket (G_SOCKET_CONNECTION (client)),
+            IPPROTO_TCP, TCP_NODELAY, &nodelay, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (nodelay, !=, 0);
+        }
     }
 }
 

@@ -31,24 +31,8 @@
 
 #define PSSL_REMOTE "pssl:0:127.0.0.1"
 
-/* The paths of the certificates, keys and CAs: see make_pki(). */
-typedef struct
-{
-  char *dir;           /* (owned) holds all the others */
-  char *ca_cert;       /* (owned) */
-  char *server_key;    /* (owned) */
-  char *server_cert;   /* (owned) signed by the CA */
-  char *client_key;    /* (owned) */
-  char *client_cert;   /* (owned) signed by the CA */
-  char *rogue_ca_cert; /* (owned) another CA */
-  char *rogue_key;     /* (owned) */
-  char *rogue_cert;    /* (owned) signed by the rogue CA */
-  char *expired_key;   /* (owned) */
-  char *expired_cert;  /* (owned) signed by the CA, expired in 2001 */
-  char *garbage;       /* (owned) not PEM at all */
-} Pki;
-
-static Pki pki;
+/* The certificates: see uc_test_pki_make(). */
+static UcTestPki pki;
 static UcTestOvs ovs;
 
 typedef struct
@@ -66,180 +50,6 @@ typedef struct
 
   GSubprocess *ovsdb; /* (owned) (nullable) */
 } Fixture;
-
-/* The PKI. */
-
-/* Runs `openssl @args` in @dir, which must succeed. */
-static void
-openssl (const char *dir, const char *first_arg, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  g_autofree char *err = NULL;
-  int wait_status = 0;
-  va_list ap;
-
-  g_ptr_array_add (argv, (gpointer) "openssl");
-  va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL;
-       arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_spawn_sync (dir, (char **) argv->pdata, NULL,
-                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
-                NULL, &err, &wait_status, &error);
-  g_assert_no_error (error);
-  if (!g_spawn_check_wait_status (wait_status, &error))
-    g_error ("openssl %s failed: %s\n%s", first_arg, error->message, err);
-}
-
-/* The extensions of a CA certificate and of the others, and what
- * `openssl ca` needs to sign with set dates.  A file of our own, so that
- * the system's openssl.cnf does not decide what the certificates hold. */
-static const char openssl_cnf[] =
-  "[req]\n"
-  "distinguished_name = dn\n"
-  "[dn]\n"
-  "[ca_ext]\n"
-  "basicConstraints = critical, CA:true\n"
-  "keyUsage = critical, keyCertSign, cRLSign\n"
-  "subjectKeyIdentifier = hash\n"
-  "[peer_ext]\n"
-  "basicConstraints = CA:false\n"
-  "keyUsage = critical, digitalSignature, keyEncipherment\n"
-  "extendedKeyUsage = serverAuth, clientAuth\n"
-  "[ca]\n"
-  "default_ca = ca_default\n"
-  "[ca_default]\n"
-  "database = index.txt\n"
-  "new_certs_dir = .\n"
-  "serial = serial\n"
-  "default_md = sha256\n"
-  "policy = policy_any\n"
-  "unique_subject = no\n"
-  "x509_extensions = peer_ext\n"
-  "[policy_any]\n"
-  "commonName = supplied\n";
-
-static void
-make_key (const char *dir, const char *name)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-
-  openssl (dir, "genpkey", "-algorithm", "EC", "-pkeyopt",
-           "ec_paramgen_curve:prime256v1", "-out", key, NULL);
-}
-
-/* NAME-key.pem and NAME-cert.pem, a self-signed CA. */
-static void
-make_ca (const char *dir, const char *name)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
-  g_autofree char *subject = g_strconcat ("/CN=test-tls ", name, NULL);
-
-  make_key (dir, name);
-  openssl (dir, "req", "-config", "openssl.cnf", "-x509", "-new", "-key", key,
-           "-subj", subject, "-days", "3650", "-extensions", "ca_ext", "-out",
-           cert, NULL);
-}
-
-/* NAME-key.pem and NAME.csr, a request for a peer certificate. */
-static void
-make_request (const char *dir, const char *name)
-{
-  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
-  g_autofree char *csr = g_strconcat (name, ".csr", NULL);
-  g_autofree char *subject = g_strconcat ("/CN=test-tls ", name, NULL);
-
-  make_key (dir, name);
-  openssl (dir, "req", "-config", "openssl.cnf", "-new", "-key", key, "-subj",
-           subject, "-out", csr, NULL);
-}
-
-/* NAME-key.pem and NAME-cert.pem, signed by the CA @ca, valid now. */
-static void
-make_peer (const char *dir, const char *name, const char *ca)
-{
-  g_autofree char *csr = g_strconcat (name, ".csr", NULL);
-  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
-  g_autofree char *ca_key = g_strconcat (ca, "-key.pem", NULL);
-  g_autofree char *ca_cert = g_strconcat (ca, "-cert.pem", NULL);
-
-  make_request (dir, name);
-  openssl (dir, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
-           "-CAcreateserial", "-days", "3650", "-extfile", "openssl.cnf",
-           "-extensions", "peer_ext", "-out", cert, NULL);
-}
-
-/* Makes, in a new directory, what the tests use: a CA with a server and
- * a client certificate, a rogue CA with a certificate of its own, a
- * certificate of the CA that expired long ago, and a file that is not
- * PEM.  EC keys, so that this takes a fraction of a second. */
-static void
-make_pki (Pki *p)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *cnf = NULL;
-  g_autofree char *index = NULL;
-  g_autofree char *serial = NULL;
-
-  p->dir = g_dir_make_tmp ("test-tls-pki-XXXXXX", &error);
-  g_assert_no_error (error);
-  cnf = g_build_filename (p->dir, "openssl.cnf", NULL);
-  index = g_build_filename (p->dir, "index.txt", NULL);
-  serial = g_build_filename (p->dir, "serial", NULL);
-  uc_test_write_file (cnf, openssl_cnf);
-  uc_test_write_file (index, "");
-  uc_test_write_file (serial, "1000\n");
-
-  make_ca (p->dir, "ca");
-  make_peer (p->dir, "server", "ca");
-  make_peer (p->dir, "client", "ca");
-  make_ca (p->dir, "rogue-ca");
-  make_peer (p->dir, "rogue", "rogue-ca");
-  /* `openssl x509 -days` cannot go back in time; `openssl ca` takes
-   * dates. */
-  make_request (p->dir, "expired");
-  openssl (p->dir, "ca", "-config", "openssl.cnf", "-batch", "-notext", "-cert",
-           "ca-cert.pem", "-keyfile", "ca-key.pem", "-in", "expired.csr",
-           "-out", "expired-cert.pem", "-startdate", "20000101000000Z",
-           "-enddate", "20010101000000Z", NULL);
-
-  p->ca_cert = g_build_filename (p->dir, "ca-cert.pem", NULL);
-  p->server_key = g_build_filename (p->dir, "server-key.pem", NULL);
-  p->server_cert = g_build_filename (p->dir, "server-cert.pem", NULL);
-  p->client_key = g_build_filename (p->dir, "client-key.pem", NULL);
-  p->client_cert = g_build_filename (p->dir, "client-cert.pem", NULL);
-  p->rogue_ca_cert = g_build_filename (p->dir, "rogue-ca-cert.pem", NULL);
-  p->rogue_key = g_build_filename (p->dir, "rogue-key.pem", NULL);
-  p->rogue_cert = g_build_filename (p->dir, "rogue-cert.pem", NULL);
-  p->expired_key = g_build_filename (p->dir, "expired-key.pem", NULL);
-  p->expired_cert = g_build_filename (p->dir, "expired-cert.pem", NULL);
-  p->garbage = g_build_filename (p->dir, "garbage.pem", NULL);
-  uc_test_write_file (p->garbage, "this is not a PEM file\n");
-}
-
-static void
-pki_clear (Pki *p)
-{
-  if (p->dir != NULL)
-    uc_test_rm_rf (p->dir);
-  g_clear_pointer (&p->dir, g_free);
-  g_clear_pointer (&p->ca_cert, g_free);
-  g_clear_pointer (&p->server_key, g_free);
-  g_clear_pointer (&p->server_cert, g_free);
-  g_clear_pointer (&p->client_key, g_free);
-  g_clear_pointer (&p->client_cert, g_free);
-  g_clear_pointer (&p->rogue_ca_cert, g_free);
-  g_clear_pointer (&p->rogue_key, g_free);
-  g_clear_pointer (&p->rogue_cert, g_free);
-  g_clear_pointer (&p->expired_key, g_free);
-  g_clear_pointer (&p->expired_cert, g_free);
-  g_clear_pointer (&p->garbage, g_free);
-}
 
 /* The fixture. */
 
@@ -1452,7 +1262,7 @@ main (int argc, char **argv)
 
   /* Once for every test, and in every subprocess a test traps: the
    * subprocess is a new run of main(). */
-  make_pki (&pki);
+  uc_test_pki_make (&pki, "test-tls");
   uc_test_ovs_find (&ovs, "ovs.stream");
 
 #define ADD(path, data, func) \
@@ -1478,7 +1288,7 @@ main (int argc, char **argv)
 #undef ADD
 
   status = g_test_run ();
-  pki_clear (&pki);
+  uc_test_pki_clear (&pki);
   uc_test_ovs_clear (&ovs);
   return status;
 }

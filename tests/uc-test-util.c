@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "uc-json-framer.h"
 
@@ -1191,6 +1192,196 @@ uc_test_reply_clear (UcTestReply *reply)
   reply->success = FALSE;
 }
 
+/* The test PKI. */
+
+/* Runs `openssl @args` in @dir, which must succeed. */
+static void
+openssl (const char *dir, const char *first_arg, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *err = NULL;
+  int wait_status = 0;
+  va_list ap;
+
+  g_ptr_array_add (argv, (gpointer) "openssl");
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL;
+       arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  g_spawn_sync (dir, (char **) argv->pdata, NULL,
+                G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                NULL, &err, &wait_status, &error);
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (wait_status, &error))
+    g_error ("openssl %s failed: %s\n%s", first_arg, error->message, err);
+}
+
+/* The extensions of a CA certificate and of the others, and what
+ * `openssl ca` needs to sign with set dates.  A file of our own, so that
+ * the system's openssl.cnf does not decide what the certificates hold. */
+static const char openssl_cnf[] =
+  "[req]\n"
+  "distinguished_name = dn\n"
+  "[dn]\n"
+  "[ca_ext]\n"
+  "basicConstraints = critical, CA:true\n"
+  "keyUsage = critical, keyCertSign, cRLSign\n"
+  "subjectKeyIdentifier = hash\n"
+  "[peer_ext]\n"
+  "basicConstraints = CA:false\n"
+  "keyUsage = critical, digitalSignature, keyEncipherment\n"
+  "extendedKeyUsage = serverAuth, clientAuth\n"
+  "[ca]\n"
+  "default_ca = ca_default\n"
+  "[ca_default]\n"
+  "database = index.txt\n"
+  "new_certs_dir = .\n"
+  "serial = serial\n"
+  "default_md = sha256\n"
+  "policy = policy_any\n"
+  "unique_subject = no\n"
+  "x509_extensions = peer_ext\n"
+  "[policy_any]\n"
+  "commonName = supplied\n";
+
+static void
+make_key (const char *dir, const char *name)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+
+  openssl (dir, "genpkey", "-algorithm", "EC", "-pkeyopt",
+           "ec_paramgen_curve:prime256v1", "-out", key, NULL);
+}
+
+/* NAME-key.pem and NAME-cert.pem, a self-signed CA. */
+static void
+make_ca (const char *dir, const char *name)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *subject = g_strconcat ("/CN=test-tls ", name, NULL);
+
+  make_key (dir, name);
+  openssl (dir, "req", "-config", "openssl.cnf", "-x509", "-new", "-key", key,
+           "-subj", subject, "-days", "3650", "-extensions", "ca_ext", "-out",
+           cert, NULL);
+}
+
+/* NAME-key.pem and NAME.csr, a request for a peer certificate. */
+static void
+make_request (const char *dir, const char *name)
+{
+  g_autofree char *key = g_strconcat (name, "-key.pem", NULL);
+  g_autofree char *csr = g_strconcat (name, ".csr", NULL);
+  g_autofree char *subject = g_strconcat ("/CN=test-tls ", name, NULL);
+
+  make_key (dir, name);
+  openssl (dir, "req", "-config", "openssl.cnf", "-new", "-key", key, "-subj",
+           subject, "-out", csr, NULL);
+}
+
+/* NAME-key.pem and NAME-cert.pem, signed by the CA @ca, valid now. */
+static void
+make_peer (const char *dir, const char *name, const char *ca)
+{
+  g_autofree char *csr = g_strconcat (name, ".csr", NULL);
+  g_autofree char *cert = g_strconcat (name, "-cert.pem", NULL);
+  g_autofree char *ca_key = g_strconcat (ca, "-key.pem", NULL);
+  g_autofree char *ca_cert = g_strconcat (ca, "-cert.pem", NULL);
+
+  make_request (dir, name);
+  openssl (dir, "x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key,
+           "-CAcreateserial", "-days", "3650", "-extfile", "openssl.cnf",
+           "-extensions", "peer_ext", "-out", cert, NULL);
+}
+
+/**
+ * uc_test_pki_make:
+ * @pki: (out caller-allocates): where to store the paths
+ * @prefix: the start of the new directory's name, such as "test-tls"
+ *
+ * Makes, with the `openssl` command, in a new temporary directory, what
+ * the TLS tests and benchmarks use: a CA with a server and a client
+ * certificate, a rogue CA with a certificate of its own, a certificate of
+ * the CA that expired long ago, and a file that is not PEM.  EC keys, so
+ * that this takes a fraction of a second.  A failure of `openssl` fails
+ * the test.  Free it with uc_test_pki_clear().
+ */
+void
+uc_test_pki_make (UcTestPki *pki, const char *prefix)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cnf = NULL;
+  g_autofree char *index = NULL;
+  g_autofree char *serial = NULL;
+  g_autofree char *tmpl = g_strconcat (prefix, "-pki-XXXXXX", NULL);
+
+  pki->dir = g_dir_make_tmp (tmpl, &error);
+  g_assert_no_error (error);
+  cnf = g_build_filename (pki->dir, "openssl.cnf", NULL);
+  index = g_build_filename (pki->dir, "index.txt", NULL);
+  serial = g_build_filename (pki->dir, "serial", NULL);
+  uc_test_write_file (cnf, openssl_cnf);
+  uc_test_write_file (index, "");
+  uc_test_write_file (serial, "1000\n");
+
+  make_ca (pki->dir, "ca");
+  make_peer (pki->dir, "server", "ca");
+  make_peer (pki->dir, "client", "ca");
+  make_ca (pki->dir, "rogue-ca");
+  make_peer (pki->dir, "rogue", "rogue-ca");
+  /* `openssl x509 -days` cannot go back in time; `openssl ca` takes
+   * dates. */
+  make_request (pki->dir, "expired");
+  openssl (pki->dir, "ca", "-config", "openssl.cnf", "-batch", "-notext",
+           "-cert", "ca-cert.pem", "-keyfile", "ca-key.pem", "-in",
+           "expired.csr", "-out", "expired-cert.pem", "-startdate",
+           "20000101000000Z", "-enddate", "20010101000000Z", NULL);
+
+  pki->ca_cert = g_build_filename (pki->dir, "ca-cert.pem", NULL);
+  pki->server_key = g_build_filename (pki->dir, "server-key.pem", NULL);
+  pki->server_cert = g_build_filename (pki->dir, "server-cert.pem", NULL);
+  pki->client_key = g_build_filename (pki->dir, "client-key.pem", NULL);
+  pki->client_cert = g_build_filename (pki->dir, "client-cert.pem", NULL);
+  pki->rogue_ca_cert = g_build_filename (pki->dir, "rogue-ca-cert.pem", NULL);
+  pki->rogue_key = g_build_filename (pki->dir, "rogue-key.pem", NULL);
+  pki->rogue_cert = g_build_filename (pki->dir, "rogue-cert.pem", NULL);
+  pki->expired_key = g_build_filename (pki->dir, "expired-key.pem", NULL);
+  pki->expired_cert = g_build_filename (pki->dir, "expired-cert.pem", NULL);
+  pki->garbage = g_build_filename (pki->dir, "garbage.pem", NULL);
+  uc_test_write_file (pki->garbage, "this is not a PEM file\n");
+}
+
+/**
+ * uc_test_pki_clear:
+ * @pki: what uc_test_pki_make() made, or all zeroes
+ *
+ * Removes the directory of @pki with everything in it, and frees and
+ * clears the paths, so that @pki may be made again.
+ */
+void
+uc_test_pki_clear (UcTestPki *pki)
+{
+  if (pki->dir != NULL)
+    uc_test_rm_rf (pki->dir);
+  g_clear_pointer (&pki->dir, g_free);
+  g_clear_pointer (&pki->ca_cert, g_free);
+  g_clear_pointer (&pki->server_key, g_free);
+  g_clear_pointer (&pki->server_cert, g_free);
+  g_clear_pointer (&pki->client_key, g_free);
+  g_clear_pointer (&pki->client_cert, g_free);
+  g_clear_pointer (&pki->rogue_ca_cert, g_free);
+  g_clear_pointer (&pki->rogue_key, g_free);
+  g_clear_pointer (&pki->rogue_cert, g_free);
+  g_clear_pointer (&pki->expired_key, g_free);
+  g_clear_pointer (&pki->expired_cert, g_free);
+  g_clear_pointer (&pki->garbage, g_free);
+}
+
 /* Benchmarks. */
 
 static int
@@ -1300,4 +1491,67 @@ uc_test_ping_flood (UcWorker *worker,
   while (flood.n_done < flood.n_sent)
     g_main_context_iteration (NULL, TRUE);
   return flood.n_done;
+}
+
+/**
+ * uc_test_process_cpu_us:
+ * @pid: a process
+ *
+ * The CPU time @pid has used, in µs, over all its threads, those that
+ * have exited included (not /proc/PID/schedstat, which counts the main
+ * thread only: GIO runs TLS handshakes in threads of its pool).
+ *
+ * Returns: the CPU time, or 0 if it cannot be read
+ */
+double
+uc_test_process_cpu_us (pid_t pid)
+{
+  struct timespec ts;
+  clockid_t clock;
+
+  if (clock_getcpuclockid (pid, &clock) != 0 || clock_gettime (clock, &ts) != 0)
+    return 0;
+  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/**
+ * uc_test_scan_replies:
+ * @scanner: where the previous call left off
+ * @data: the bytes that follow
+ * @length: how many
+ *
+ * Counts the JSON-RPC replies that @data completes: a reply is one JSON
+ * object, so its end is the closing bracket that brings the depth back to
+ * zero, outside strings.
+ *
+ * Returns: the number of replies completed in @data
+ */
+guint
+uc_test_scan_replies (UcTestReplyScanner *scanner,
+                      const char *data,
+                      gsize length)
+{
+  guint n = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = data[i];
+
+      if (scanner->in_string)
+        {
+          if (scanner->escaped)
+            scanner->escaped = FALSE;
+          else if (c == '\\')
+            scanner->escaped = TRUE;
+          else if (c == '"')
+            scanner->in_string = FALSE;
+        }
+      else if (c == '"')
+        scanner->in_string = TRUE;
+      else if (c == '{' || c == '[')
+        scanner->depth++;
+      else if ((c == '}' || c == ']') && --scanner->depth == 0)
+        n++;
+    }
+  return n;
 }

@@ -83,6 +83,58 @@ typedef struct
 } UcTestOvs;
 
 /**
+ * UcTestPki:
+ * @dir: (owned): the directory that holds all the others
+ * @ca_cert: (owned): the CA's certificate
+ * @server_key: (owned): the server's private key
+ * @server_cert: (owned): the server's certificate, signed by the CA
+ * @client_key: (owned): the client's private key
+ * @client_cert: (owned): the client's certificate, signed by the CA
+ * @rogue_ca_cert: (owned): another CA's certificate
+ * @rogue_key: (owned): the rogue peer's private key
+ * @rogue_cert: (owned): the rogue peer's certificate, signed by the rogue
+ *   CA
+ * @expired_key: (owned): the expired peer's private key
+ * @expired_cert: (owned): a certificate signed by the CA that expired in
+ *   2001
+ * @garbage: (owned): a file that is not PEM at all
+ *
+ * The paths of the certificates, keys and CAs that uc_test_pki_make()
+ * makes with the `openssl` command.
+ */
+typedef struct
+{
+  char *dir;
+  char *ca_cert;
+  char *server_key;
+  char *server_cert;
+  char *client_key;
+  char *client_cert;
+  char *rogue_ca_cert;
+  char *rogue_key;
+  char *rogue_cert;
+  char *expired_key;
+  char *expired_cert;
+  char *garbage;
+} UcTestPki;
+
+/**
+ * UcTestReplyScanner:
+ * @depth: brackets open
+ * @in_string: inside a JSON string
+ * @escaped: after a backslash in one
+ *
+ * Where uc_test_scan_replies() is in a stream of JSON replies, which a
+ * benchmark client counts without parsing them.  Start from all zeros.
+ */
+typedef struct
+{
+  int depth;
+  gboolean in_string;
+  gboolean escaped;
+} UcTestReplyScanner;
+
+/**
  * UcTestOutput:
  * @status: the exit status, or -1 if a signal killed the program
  * @out: (owned): what it wrote on stdout
@@ -156,6 +208,10 @@ void                uc_test_output_clear         (UcTestOutput        *output);
 char               *uc_test_strip_vlog           (const char          *text);
 char               *uc_test_unixctl_stderr       (const char          *text);
 
+void                uc_test_pki_make             (UcTestPki           *pki,
+                                                  const char          *prefix);
+void                uc_test_pki_clear            (UcTestPki           *pki);
+
 void                uc_test_die_with_parent      (gpointer             signum);
 pid_t               uc_test_subprocess_pid       (GSubprocess         *process);
 int                 uc_test_subprocess_wait      (GSubprocess         *process,
@@ -165,6 +221,10 @@ guint               uc_test_proc_count_fds       (pid_t                pid,
 guint64             uc_test_proc_rss_kib         (pid_t                pid);
 double              uc_test_median               (double              *values,
                                                   guint                n_values);
+double              uc_test_process_cpu_us       (pid_t                pid);
+guint               uc_test_scan_replies         (UcTestReplyScanner  *scanner,
+                                                  const char          *data,
+                                                  gsize                length);
 guint64             uc_test_ping_flood           (UcWorker            *worker,
                                                   GBytes              *payload,
                                                   GUnixFDList         *fds,
