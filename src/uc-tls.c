@@ -5,12 +5,10 @@
 
 #include "uc-tls.h"
 
+#include <errno.h>
 #include <glib/gi18n.h>
-#if HAVE_GNUTLS
-#include <gnutls/x509.h>
-#endif
-
-#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "uc-error.h"
 
@@ -62,79 +60,169 @@ uc_tls_config_init (UcTlsConfig *self)
 {
 }
 
-#if HAVE_GNUTLS
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_crt_t,
-                                 gnutls_x509_crt_deinit,
-                                 NULL)
-G_DEFINE_AUTO_CLEANUP_FREE_FUNC (gnutls_x509_privkey_t,
-                                 gnutls_x509_privkey_deinit,
-                                 NULL)
-
-/* The key ID (a hash of the public key) of @certificate's certificate in
- * @cert_id and of its private key in @key_id, both of @size bytes.
- * FALSE if either PEM does not parse here, which GIO has accepted: then
- * nothing can be said. */
+/* The decision on the peer's certificate, once GIO has checked it
+ * against the CA.  GIO asks a server every time, so this is what accepts
+ * a good client.  A client is asked only about a faulty certificate, and
+ * GIO, which has no server identity to check the name against, always
+ * finds it "issued for another name": names are not part of the trust
+ * model (see #UcTlsConfig), so that fault alone is no reason to refuse. */
 static gboolean
-get_key_ids (GTlsCertificate *certificate,
-             guchar *cert_id,
-             guchar *key_id,
-             size_t size)
+accept_certificate_cb (GTlsConnection *tls,
+                       GTlsCertificate *peer_certificate,
+                       GTlsCertificateFlags errors,
+                       gpointer user_data)
 {
-  g_auto (gnutls_x509_crt_t) crt = NULL;
-  g_auto (gnutls_x509_privkey_t) key = NULL;
-  g_autofree char *cert_pem = NULL;
-  g_autofree char *key_pem = NULL;
-  gnutls_datum_t datum;
-  size_t cert_size = size, key_size = size;
-
-  g_object_get (certificate, "certificate-pem", &cert_pem, "private-key-pem",
-                &key_pem, NULL);
-  if (cert_pem == NULL || key_pem == NULL || gnutls_x509_crt_init (&crt) < 0 ||
-      gnutls_x509_privkey_init (&key) < 0)
-    return FALSE;
-
-  datum.data = (unsigned char *) cert_pem;
-  datum.size = (unsigned int) strlen (cert_pem);
-  if (gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_PEM) < 0 ||
-      gnutls_x509_crt_get_key_id (crt, 0, cert_id, &cert_size) < 0)
-    return FALSE;
-
-  datum.data = (unsigned char *) key_pem;
-  datum.size = (unsigned int) strlen (key_pem);
-  if (gnutls_x509_privkey_import2 (key, &datum, GNUTLS_X509_FMT_PEM, NULL, 0) <
-        0 ||
-      gnutls_x509_privkey_get_key_id (key, 0, key_id, &key_size) < 0)
-    return FALSE;
-
-  return cert_size == size && key_size == size;
+  return (errors & ~G_TLS_CERTIFICATE_BAD_IDENTITY) == 0;
 }
-#endif
 
-/* Open vSwitch refuses a private key that is not the certificate's when
- * it loads them; GIO takes any pair, and every handshake would then fail
- * with a signature error that names neither file.  (Without GnuTLS the
- * check is skipped: see meson_options.txt.) */
-static gboolean
-check_key_matches (GTlsCertificate *certificate,
-                   const char *private_key,
-                   const char *certificate_file,
-                   GError **error)
+/* A TLS connection of @type over @base with @self's certificate and CA,
+ * and the further properties given after @error.  Built with every
+ * property at once because g_tls_client_connection_new() and
+ * g_tls_server_connection_new() initialise the connection before its
+ * database can be set, and initialising one with no database parses the
+ * whole system CA bundle: about 11 ms of the main loop per connection,
+ * enough for a trickle of connects to keep the daemon busy. */
+static GIOStream *
+new_connection (GType type,
+                UcTlsConfig *self,
+                GIOStream *base,
+                GError **error,
+                const char *first_property_name,
+                ...)
 {
-#if HAVE_GNUTLS
-  /* SHA-1 key IDs, what gnutls_x509_*_get_key_id() give with no flags. */
-  guchar cert_id[20], key_id[20];
+  g_autoptr (GObject) object = NULL;
+  va_list args;
 
-  if (get_key_ids (certificate, cert_id, key_id, sizeof cert_id) &&
-      memcmp (cert_id, key_id, sizeof cert_id) != 0)
+  object = g_object_new (type, "base-io-stream", base, "certificate",
+                         self->certificate, "database", self->database,
+                         /* OVS's peers often close without close_notify. */
+                         "require-close-notify", FALSE, NULL);
+  va_start (args, first_property_name);
+  if (first_property_name != NULL)
+    g_object_set_valist (object, first_property_name, args);
+  va_end (args);
+  if (!g_initable_init (G_INITABLE (object), NULL, error))
+    return NULL;
+  return G_IO_STREAM (g_steal_pointer (&object));
+}
+
+/* One side of check_key_matches()'s handshake. */
+typedef struct
+{
+  GSocketConnection *end; /* (unowned) */
+  GAsyncResult *result;   /* (owned) (nullable) once done */
+} SelfHandshake;
+
+static void
+handshake_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  SelfHandshake *side = user_data;
+
+  side->result = g_object_ref (result);
+  /* This side will send nothing more: should the other still wait for
+   * it (after a failure here), it sees the end of the stream instead. */
+  g_socket_shutdown (g_socket_connection_get_socket (side->end), FALSE, TRUE,
+                     NULL);
+}
+
+static gboolean
+accept_any_certificate_cb (GTlsConnection *tls,
+                           GTlsCertificate *peer_certificate,
+                           GTlsCertificateFlags errors,
+                           gpointer user_data)
+{
+  return TRUE;
+}
+
+/* A connection over @fd, which it takes (and closes on failure, if
+ * @error is not already set by a previous failure). */
+static GSocketConnection *
+connection_from_fd (int fd, GError **error)
+{
+  g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  socket = g_socket_new_from_fd (fd, &local_error);
+  if (socket == NULL)
     {
-      g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
-                   _ ("The private key “%s” is not the key of the "
-                      "certificate “%s”"),
-                   private_key, certificate_file);
+      close (fd);
+      if (error != NULL && *error == NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
+  return g_socket_connection_factory_create_connection (socket);
+}
+
+/* Whether the private key is the key of @self's certificate.  GIO takes
+ * any pair, and every handshake would then fail with a signature error
+ * that names neither file; Open vSwitch refuses such a pair when it loads
+ * it.  GIO cannot look into keys, so @self shakes hands with itself over
+ * a socketpair, in a main context of its own: the server side signs with
+ * the key, and the client side checks the signature against the
+ * certificate (and trusts it, whoever signed it: the CA is for peers).
+ * One handshake, at load time only. */
+static gboolean
+check_key_matches (UcTlsConfig *self, GError **error)
+{
+  GTlsBackend *backend = g_tls_backend_get_default ();
+  g_autoptr (GMainContext) context = g_main_context_new ();
+  SelfHandshake server_side = { NULL, NULL };
+  SelfHandshake client_side = { NULL, NULL };
+  g_autoptr (GIOStream) server = NULL;
+  g_autoptr (GIOStream) client = NULL;
+  g_autoptr (GError) server_error = NULL;
+  g_autoptr (GSocketConnection) server_end = NULL;
+  g_autoptr (GSocketConnection) client_end = NULL;
+  gboolean ok;
+  int fds[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error_literal (error, G_IO_ERROR,
+                           g_io_error_from_errno (saved_errno),
+                           g_strerror (saved_errno));
       return FALSE;
     }
-#endif
-  return TRUE;
+  server_end = connection_from_fd (fds[0], error);
+  client_end = connection_from_fd (fds[1], error);
+  if (server_end == NULL || client_end == NULL)
+    return FALSE;
+
+  server = new_connection (g_tls_backend_get_server_connection_type (backend),
+                           self, G_IO_STREAM (server_end), error, NULL);
+  if (server == NULL)
+    return FALSE;
+  client = new_connection (g_tls_backend_get_client_connection_type (backend),
+                           self, G_IO_STREAM (client_end), error, NULL);
+  if (client == NULL)
+    return FALSE;
+  g_signal_connect (client, "accept-certificate",
+                    G_CALLBACK (accept_any_certificate_cb), NULL);
+  server_side.end = server_end;
+  client_side.end = client_end;
+
+  g_main_context_push_thread_default (context);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (server),
+                                    G_PRIORITY_DEFAULT, NULL, handshake_done_cb,
+                                    &server_side);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (client),
+                                    G_PRIORITY_DEFAULT, NULL, handshake_done_cb,
+                                    &client_side);
+  while (server_side.result == NULL || client_side.result == NULL)
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+
+  /* The client is the side that finds a bad signature; the server then
+   * sees its peer go. */
+  g_tls_connection_handshake_finish (G_TLS_CONNECTION (server),
+                                     server_side.result, &server_error);
+  ok = g_tls_connection_handshake_finish (G_TLS_CONNECTION (client),
+                                          client_side.result, error);
+  g_object_unref (server_side.result);
+  g_object_unref (client_side.result);
+  return ok;
 }
 
 /**
@@ -187,9 +275,6 @@ uc_tls_config_new_from_files (const char *private_key,
       return NULL;
     }
 
-  if (!check_key_matches (self->certificate, private_key, certificate, error))
-    return NULL;
-
   /* GTlsFileDatabase takes absolute names only. */
   ca_path = g_canonicalize_filename (ca_cert, NULL);
   self->database = g_tls_file_database_new (ca_path, &local_error);
@@ -198,6 +283,16 @@ uc_tls_config_new_from_files (const char *private_key,
       g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
                    _ ("Cannot load the CA certificate “%s”: %s"), ca_cert,
                    local_error->message);
+      return NULL;
+    }
+
+  if (!check_key_matches (self, &local_error))
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_FAILED,
+                   _ ("The private key “%s” is not the key of the "
+                      "certificate “%s”"),
+                   private_key, certificate);
+      g_debug ("self-handshake: %s", local_error->message);
       return NULL;
     }
 
@@ -230,52 +325,6 @@ uc_tls_config_get_database (UcTlsConfig *self)
   g_return_val_if_fail (UC_IS_TLS_CONFIG (self), NULL);
 
   return self->database;
-}
-
-/* The decision on the peer's certificate, once GIO has checked it
- * against the CA.  GIO asks a server every time, so this is what accepts
- * a good client.  A client is asked only about a faulty certificate, and
- * GIO, which has no server identity to check the name against, always
- * finds it "issued for another name": names are not part of the trust
- * model (see #UcTlsConfig), so that fault alone is no reason to refuse. */
-static gboolean
-accept_certificate_cb (GTlsConnection *tls,
-                       GTlsCertificate *peer_certificate,
-                       GTlsCertificateFlags errors,
-                       gpointer user_data)
-{
-  return (errors & ~G_TLS_CERTIFICATE_BAD_IDENTITY) == 0;
-}
-
-/* A TLS connection of @type over @base with @self's certificate and CA,
- * and the further properties given after @error.  Built with every
- * property at once because g_tls_client_connection_new() and
- * g_tls_server_connection_new() initialise the connection before its
- * database can be set, and initialising one with no database parses the
- * whole system CA bundle: about 11 ms of the main loop per connection,
- * enough for a trickle of connects to keep the daemon busy. */
-static GIOStream *
-new_connection (GType type,
-                UcTlsConfig *self,
-                GIOStream *base,
-                GError **error,
-                const char *first_property_name,
-                ...)
-{
-  g_autoptr (GObject) object = NULL;
-  va_list args;
-
-  object = g_object_new (type, "base-io-stream", base, "certificate",
-                         self->certificate, "database", self->database,
-                         /* OVS's peers often close without close_notify. */
-                         "require-close-notify", FALSE, NULL);
-  va_start (args, first_property_name);
-  if (first_property_name != NULL)
-    g_object_set_valist (object, first_property_name, args);
-  va_end (args);
-  if (!g_initable_init (G_INITABLE (object), NULL, error))
-    return NULL;
-  return G_IO_STREAM (g_steal_pointer (&object));
 }
 
 /**
