@@ -468,33 +468,43 @@ resolve_dbus (const Options *options,
   return TRUE;
 }
 
-/* Loads the TLS files, if given, for the pssl: remotes, which cannot do
- * without them.  A missing file option is a usage error (in
- * %G_OPTION_ERROR); a file that cannot be used is not. */
+/* A pssl: remote cannot do without the three TLS files: a usage error,
+ * found before start-up. */
 static gboolean
-set_up_tls (Options *options, GPtrArray *remotes, GError **error)
+check_tls_options (Options *options, GPtrArray *remotes, GError **error)
+{
+  if (options->private_key != NULL && options->certificate != NULL &&
+      options->ca_cert != NULL)
+    return TRUE;
+
+  for (guint i = 0; i < remotes->len; i++)
+    {
+      UcPstream *pstream = g_ptr_array_index (remotes, i);
+
+      if (g_strcmp0 (uc_pstream_get_type_name (pstream), "pssl") == 0)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _ ("--remote=%s needs --private-key, --certificate "
+                          "and --ca-cert"),
+                       uc_pstream_get_name (pstream));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Loads the TLS files, if given, and hands them to the remotes.  After
+ * uc_daemon_start(): loading checks the key with a handshake, whose
+ * threads would not survive --detach's fork. */
+static gboolean
+load_tls (Options *options, GPtrArray *remotes, GError **error)
 {
   g_autoptr (UcTlsConfig) config = NULL;
   guint handshake_timeout_ms = 0;
 
   if (options->private_key == NULL || options->certificate == NULL ||
       options->ca_cert == NULL)
-    {
-      for (guint i = 0; i < remotes->len; i++)
-        {
-          UcPstream *pstream = g_ptr_array_index (remotes, i);
-
-          if (g_strcmp0 (uc_pstream_get_type_name (pstream), "pssl") == 0)
-            {
-              g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           _ ("--remote=%s needs --private-key, --certificate "
-                              "and --ca-cert"),
-                           uc_pstream_get_name (pstream));
-              return FALSE;
-            }
-        }
-      return TRUE;
-    }
+    return TRUE;
 
   config = uc_tls_config_new_from_files (
     options->private_key, options->certificate, options->ca_cert, error);
@@ -580,13 +590,8 @@ run (UcVlog *vlog, int argc, char **argv)
       g_ptr_array_add (remotes, pstream);
     }
 
-  if (!set_up_tls (&options, remotes, &error))
-    {
-      if (g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE))
-        return usage_error (error->message);
-      g_printerr ("%s: %s\n", g_get_prgname (), error->message);
-      return EXIT_FAILURE;
-    }
+  if (!check_tls_options (&options, remotes, &error))
+    return usage_error (error->message);
 
   if (!uc_daemon_ensure_rundir (rundir, &error))
     {
@@ -603,7 +608,8 @@ run (UcVlog *vlog, int argc, char **argv)
   uc_daemon_set_dbus (daemon, bus_type, dbus_flags);
   uc_daemon_set_vlog (daemon, vlog);
 
-  if (!uc_daemon_start (daemon, &error))
+  if (!uc_daemon_start (daemon, &error) ||
+      !load_tls (&options, remotes, &error))
     goto failed;
 
   /* Once the pidfile is ours: a second daemon that is refused must not
