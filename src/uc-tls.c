@@ -134,8 +134,9 @@ accept_any_certificate_cb (GTlsConnection *tls,
   return TRUE;
 }
 
-/* A connection over @fd, which it takes (and closes on failure, if
- * @error is not already set by a previous failure). */
+/* A connection over @fd, which it takes: closed on failure.  @error is
+ * set only if it is not yet, so that two calls in a row report the first
+ * failure. */
 static GSocketConnection *
 connection_from_fd (int fd, GError **error)
 {
