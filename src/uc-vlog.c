@@ -942,7 +942,7 @@ uc_vlog_write (UcVlog *self,
   if (self->writer != NULL)
     writer = g_object_ref (self->writer);
   use_journal = self->use_journal;
-  if (self->syslog_direct != NULL)
+  if (lines[UC_VLOG_DESTINATION_SYSLOG] != NULL && self->syslog_direct != NULL)
     direct = g_object_ref (self->syslog_direct);
   if (lines[UC_VLOG_DESTINATION_SYSLOG] != NULL && self->syslog_target != NULL)
     {
@@ -1297,17 +1297,32 @@ uc_vlog_get_pattern (UcVlog *self, UcVlogDestination destination)
   return pattern;
 }
 
-/* A non-blocking datagram socket connected to @address. */
+/* A non-blocking datagram socket connected to @address, for log
+ * messages to @name.  @address is %NULL when it could not be found, and
+ * @failure (transfer full) then says why.  On failure, @error says that
+ * messages cannot be sent to @name, and why. */
 static GSocket *
-connect_datagram (GSocketAddress *address, GError **error)
+open_log_socket (const char *name,
+                 GSocketAddress *address,
+                 GError *failure,
+                 GError **error)
 {
+  g_autoptr (GError) local_error = failure;
   g_autoptr (GSocket) socket = NULL;
 
-  socket =
-    g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_DATAGRAM,
-                  G_SOCKET_PROTOCOL_DEFAULT, error);
-  if (socket == NULL || !g_socket_connect (socket, address, NULL, error))
-    return NULL;
+  if (address != NULL)
+    socket = g_socket_new (g_socket_address_get_family (address),
+                           G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_DEFAULT,
+                           &local_error);
+  if (socket != NULL && !g_socket_connect (socket, address, NULL, &local_error))
+    g_clear_object (&socket);
+  if (socket == NULL)
+    {
+      g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
+                   _ ("Cannot send log messages to “%s”: %s"), name,
+                   local_error->message);
+      return NULL;
+    }
   g_socket_set_blocking (socket, FALSE);
   return g_steal_pointer (&socket);
 }
@@ -1369,15 +1384,10 @@ uc_vlog_set_syslog_target (UcVlog *self, const char *target, GError **error)
   if (target != NULL)
     {
       address = resolve_host_port (target, &local_error);
-      if (address != NULL)
-        socket = connect_datagram (address, &local_error);
+      socket = open_log_socket (target, address, g_steal_pointer (&local_error),
+                                error);
       if (socket == NULL)
-        {
-          g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
-                       _ ("Cannot send log messages to “%s”: %s"), target,
-                       local_error->message);
-          return FALSE;
-        }
+        return FALSE;
     }
 
   g_mutex_lock (&self->lock);
@@ -1427,14 +1437,13 @@ uc_vlog_set_syslog_method (UcVlog *self, const char *method, GError **error)
       return FALSE;
     }
 
-  if (address != NULL)
-    socket = connect_datagram (address, &local_error);
-  if (local_error != NULL)
+  /* Not libc: a socket, or the reason there is none. */
+  if (address != NULL || local_error != NULL)
     {
-      g_set_error (error, UC_ERROR, UC_ERROR_INVALID_NAME,
-                   _ ("Cannot send log messages to “%s”: %s"), method,
-                   local_error->message);
-      return FALSE;
+      socket = open_log_socket (method, address, g_steal_pointer (&local_error),
+                                error);
+      if (socket == NULL)
+        return FALSE;
     }
 
   g_mutex_lock (&self->lock);

@@ -332,10 +332,6 @@ transact (Appctl *app,
   return EXIT_OK;
 }
 
-/* The command over a socket, as ovs-appctl sends it: connect, then one
- * transaction (two with --format json), all waiting in place.  A one-shot
- * client needs neither a main loop nor a thread, and on a unix socket
- * uses none: start-up is most of a run, and each would cost it. */
 /* Loads the TLS files for an `ssl:` target, which cannot do without;
  * other targets ignore them, as Open vSwitch's programs do. */
 static gboolean
@@ -361,6 +357,10 @@ set_up_tls (Appctl *app, UcStream *stream, GError **error)
   return TRUE;
 }
 
+/* The command over a socket, as ovs-appctl sends it: connect, then one
+ * transaction (two with --format json), all waiting in place.  A one-shot
+ * client needs neither a main loop nor a thread, and on a unix socket
+ * uses none: start-up is most of a run, and each would cost it. */
 static int
 run_socket (Appctl *app)
 {

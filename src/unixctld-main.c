@@ -152,33 +152,16 @@ parse_pidfile (const char *option_name,
   return TRUE;
 }
 
-/* -v and --verbose[=SPEC], repeatable, applied in order as Open vSwitch
- * applies them: alone, everything to "dbg". */
+/* The options that configure logging at once, in the order given, so
+ * that messages logged during start-up follow them: -v and
+ * --verbose[=SPEC], repeatable, applied as Open vSwitch applies them
+ * (alone, everything to "dbg"), --syslog-method=METHOD and
+ * --syslog-target=HOST:PORT. */
 static gboolean
-parse_verbose (const char *option_name,
-               const char *value,
-               gpointer data,
-               GError **error)
-{
-  Options *options = data;
-  g_autoptr (GError) local_error = NULL;
-
-  if (!uc_vlog_set_verbosity (options->vlog, value, &local_error))
-    {
-      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           local_error->message);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-/* --syslog-method=METHOD and --syslog-target=HOST:PORT, applied at once
- * as -v is, so that messages logged during start-up go there too. */
-static gboolean
-parse_syslog (const char *option_name,
-              const char *value,
-              gpointer data,
-              GError **error)
+parse_vlog_option (const char *option_name,
+                   const char *value,
+                   gpointer data,
+                   GError **error)
 {
   Options *options = data;
   g_autoptr (GError) local_error = NULL;
@@ -186,8 +169,10 @@ parse_syslog (const char *option_name,
 
   if (strcmp (option_name, "--syslog-method") == 0)
     ok = uc_vlog_set_syslog_method (options->vlog, value, &local_error);
-  else
+  else if (strcmp (option_name, "--syslog-target") == 0)
     ok = uc_vlog_set_syslog_target (options->vlog, value, &local_error);
+  else
+    ok = uc_vlog_set_verbosity (options->vlog, value, &local_error);
   if (!ok)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -327,7 +312,7 @@ parse_options (Options *options, char ***args, GError **error)
             "system or none (default: session, if there is one)"),
         N_ ("BUS") },
       { "verbose", 'v', G_OPTION_FLAG_OPTIONAL_ARG, G_OPTION_ARG_CALLBACK,
-        (gpointer) parse_verbose,
+        (gpointer) parse_vlog_option,
         N_ ("Set log levels, as vlog/set does (MODULE:DESTINATION:LEVEL); "
             "alone, everything to dbg (repeatable)"),
         N_ ("SPEC") },
@@ -335,13 +320,13 @@ parse_options (Options *options, char ***args, GError **error)
         (gpointer) parse_log_file,
         N_ ("Log to FILE (default: LOGDIR/unixctld.log)"), N_ ("FILE") },
       { "syslog-method", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
-        (gpointer) parse_syslog,
+        (gpointer) parse_vlog_option,
         N_ ("How to send to syslog: libc (syslog(3)), unix:FILE or "
             "udp:HOST:PORT (default: the journal if there is one, else "
             "libc)"),
         N_ ("METHOD") },
       { "syslog-target", 0, G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK,
-        (gpointer) parse_syslog,
+        (gpointer) parse_vlog_option,
         N_ ("Also send what goes to syslog to HOST:PORT over UDP, in "
             "RFC 5424 form"),
         N_ ("HOST:PORT") },
