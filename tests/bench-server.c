@@ -479,42 +479,17 @@ raise_fd_limit (void)
 static gboolean
 start_ovsdb_server (Target *target, const char *dir, GError **error)
 {
-  static const char schema[] =
-    "{\"name\":\"bench\",\"version\":\"1.0.0\",\"tables\":"
-    "{\"t\":{\"columns\":{\"c\":{\"type\":\"integer\"}}}}}";
-  g_autofree char *schema_path =
-    g_build_filename (dir, "bench.ovsschema", NULL);
-  g_autofree char *db_path = g_build_filename (dir, "bench.db", NULL);
+  g_autofree char *db_path = uc_test_ovsdb_create ("ovsdb-tool", dir, error);
   g_autofree char *ctl = g_build_filename (dir, "ovsdb-server.ctl", NULL);
   g_autofree char *log_arg = g_strdup_printf ("--log-file=%s/ovsdb.log", dir);
   g_autofree char *ctl_arg = g_strdup_printf ("--unixctl=%s", ctl);
-  const char *create[] = { "ovsdb-tool", "create", db_path, schema_path, NULL };
-  const char *argv[] = { "ovsdb-server",  ctl_arg, "--no-chdir", log_arg,
-                         "-vconsole:off", db_path, NULL };
-  g_autoptr (GSubprocess) tool = NULL;
+  /* -vconsole:off first, or "opened log file" goes to the console. */
+  const char *argv[] = { "ovsdb-server", "-vconsole:off", ctl_arg, "--no-chdir",
+                         log_arg,        db_path,         NULL };
 
-  if (!g_file_set_contents (schema_path, schema, -1, error))
-    return FALSE;
-  tool = g_subprocess_newv (create, G_SUBPROCESS_FLAGS_NONE, error);
-  if (tool == NULL || !g_subprocess_wait_check (tool, NULL, error))
+  if (db_path == NULL)
     return FALSE;
   return target_start (target, argv, ctl, error);
-}
-
-static void
-print_row (const char *what,
-           double ours,
-           double theirs,
-           const char *unit,
-           gboolean higher_is_better,
-           const char *target)
-{
-  double ratio = 0;
-
-  if (theirs > 0 && ours > 0)
-    ratio = higher_is_better ? ours / theirs : theirs / ours;
-  g_print ("%-34s %12.1f %12.1f  %-6s %6.2fx   %s\n", what, ours, theirs, unit,
-           ratio, target);
 }
 
 int
@@ -604,31 +579,38 @@ main (int argc, char **argv)
       measure_oneshot (programs, ours.socket_path, &fo.oneshot_ms);
     }
 
-  g_print ("\n%-34s %12s %12s  %-6s %7s   %s\n", "measure", "unixctld",
-           "ovsdb-server", "unit", "better", "target");
-  print_row ("sequential version, 1 conn", fo.seq_rate, ft.seq_rate, "req/s",
-             TRUE, ">= 1.25x");
-  print_row ("server CPU per request", fo.seq_cpu_us, ft.seq_cpu_us, "us",
-             FALSE, "(lower is better)");
+  uc_test_print_comparison_header ("target");
+  uc_test_print_comparison_row (1, "sequential version, 1 conn", fo.seq_rate,
+                                ft.seq_rate, "req/s", TRUE, ">= 1.25x");
+  uc_test_print_comparison_row (1, "server CPU per request", fo.seq_cpu_us,
+                                ft.seq_cpu_us, "us", FALSE,
+                                "(lower is better)");
   /* In the unixctld column, as the one server it is compared with. */
-  print_row ("  floor: syscalls only, no work", ff.seq_rate, ft.seq_rate,
-             "req/s", TRUE, "(bench-floor-server: the best ratio possible)");
-  print_row ("  floor: server CPU per request", ff.seq_cpu_us, ft.seq_cpu_us,
-             "us", FALSE, "(lower is better)");
-  print_row ("1000 conns aggregate", fo.conc_rate, ft.conc_rate, "req/s", TRUE,
-             ">= 1.5x");
-  print_row ("1000 conns p99 latency", fo.conc_p99_ms, ft.conc_p99_ms, "ms",
-             FALSE, "(lower is better)");
-  print_row ("time to open 1000 conns", fo.conc_open_ms, ft.conc_open_ms, "ms",
-             FALSE, "(lower is better)");
-  print_row ("refused connects", fo.conc_refused, ft.conc_refused, "", FALSE,
-             "0");
-  print_row ("one-shot CLI version (vs ovs-appctl)", fo.oneshot_ms,
-             ft.oneshot_ms, "ms", FALSE, ">= 1.25x (i.e. <= 0.8x time)");
-  print_row ("RSS after start", fo.rss_start_kib, ft.rss_start_kib, "KiB",
-             FALSE, ">= 1.0x (no more than ovsdb-server)");
-  print_row ("RSS after 1000 conns", fo.rss_after_kib, ft.rss_after_kib, "KiB",
-             FALSE, ">= 1.0x (no more than ovsdb-server)");
+  uc_test_print_comparison_row (
+    1, "  floor: syscalls only, no work", ff.seq_rate, ft.seq_rate, "req/s",
+    TRUE, "(bench-floor-server: the best ratio possible)");
+  uc_test_print_comparison_row (1, "  floor: server CPU per request",
+                                ff.seq_cpu_us, ft.seq_cpu_us, "us", FALSE,
+                                "(lower is better)");
+  uc_test_print_comparison_row (1, "1000 conns aggregate", fo.conc_rate,
+                                ft.conc_rate, "req/s", TRUE, ">= 1.5x");
+  uc_test_print_comparison_row (1, "1000 conns p99 latency", fo.conc_p99_ms,
+                                ft.conc_p99_ms, "ms", FALSE,
+                                "(lower is better)");
+  uc_test_print_comparison_row (1, "time to open 1000 conns", fo.conc_open_ms,
+                                ft.conc_open_ms, "ms", FALSE,
+                                "(lower is better)");
+  uc_test_print_comparison_row (1, "refused connects", fo.conc_refused,
+                                ft.conc_refused, "", FALSE, "0");
+  uc_test_print_comparison_row (1, "one-shot CLI version (vs ovs-appctl)",
+                                fo.oneshot_ms, ft.oneshot_ms, "ms", FALSE,
+                                ">= 1.25x (i.e. <= 0.8x time)");
+  uc_test_print_comparison_row (1, "RSS after start", fo.rss_start_kib,
+                                ft.rss_start_kib, "KiB", FALSE,
+                                ">= 1.0x (no more than ovsdb-server)");
+  uc_test_print_comparison_row (1, "RSS after 1000 conns", fo.rss_after_kib,
+                                ft.rss_after_kib, "KiB", FALSE,
+                                ">= 1.0x (no more than ovsdb-server)");
 
   target_stop (&ours);
   target_stop (&theirs);

@@ -376,13 +376,8 @@ start_ovsdb_server (Target *target,
                     const UcTestPki *pki,
                     GError **error)
 {
-  static const char schema[] =
-    "{\"name\":\"bench\",\"version\":\"1.0.0\",\"tables\":"
-    "{\"t\":{\"columns\":{\"c\":{\"type\":\"integer\"}}}}}";
   guint16 port = uc_test_pick_free_port ();
-  g_autofree char *schema_path =
-    g_build_filename (dir, "bench.ovsschema", NULL);
-  g_autofree char *db_path = g_build_filename (dir, "bench.db", NULL);
+  g_autofree char *db_path = uc_test_ovsdb_create ("ovsdb-tool", dir, error);
   g_autofree char *log_arg = g_strdup_printf ("--log-file=%s/ovsdb.log", dir);
   g_autofree char *ctl_arg =
     g_strdup_printf ("--unixctl=%s/ovsdb-server.ctl", dir);
@@ -393,35 +388,14 @@ start_ovsdb_server (Target *target,
   g_autofree char *cert_arg =
     g_strconcat ("--certificate=", pki->server_cert, NULL);
   g_autofree char *ca_arg = g_strconcat ("--ca-cert=", pki->ca_cert, NULL);
-  const char *create[] = { "ovsdb-tool", "create", db_path, schema_path, NULL };
   /* -vconsole:off first, or "opened log file" goes to the console. */
   const char *argv[] = { "ovsdb-server", "-vconsole:off", ctl_arg, "--no-chdir",
                          log_arg,        remote_arg,      key_arg, cert_arg,
                          ca_arg,         db_path,         NULL };
-  g_autoptr (GSubprocess) tool = NULL;
 
-  if (!g_file_set_contents (schema_path, schema, -1, error))
-    return FALSE;
-  tool = g_subprocess_newv (create, G_SUBPROCESS_FLAGS_NONE, error);
-  if (tool == NULL || !g_subprocess_wait_check (tool, NULL, error))
+  if (db_path == NULL)
     return FALSE;
   return target_start (target, config, argv, port, error);
-}
-
-static void
-print_row (const char *what,
-           double ours,
-           double theirs,
-           const char *unit,
-           gboolean higher_is_better,
-           const char *note)
-{
-  double ratio = 0;
-
-  if (theirs > 0 && ours > 0)
-    ratio = higher_is_better ? ours / theirs : theirs / ours;
-  g_print ("%-34s %12.2f %12.2f  %-6s %6.2fx   %s\n", what, ours, theirs, unit,
-           ratio, note);
 }
 
 int
@@ -479,19 +453,22 @@ main (int argc, char **argv)
 
   g_print ("\nnegotiated: unixctld %s; ovsdb-server %s\n", ours.negotiated,
            have_ovsdb ? theirs.negotiated : "(not run)");
-  g_print ("\n%-34s %12s %12s  %-6s %7s   %s\n", "measure", "unixctld",
-           "ovsdb-server", "unit", "better", "note");
-  print_row ("new TLS conns: connect to close", fo.conn_rate, ft.conn_rate,
-             "conn/s", TRUE, "(no target; GnuTLS vs OpenSSL)");
-  print_row ("server CPU per connection", fo.conn_server_cpu_ms,
-             ft.conn_server_cpu_ms, "ms", FALSE, "(lower is better)");
-  print_row ("  client CPU per connection", fo.conn_client_cpu_ms,
-             ft.conn_client_cpu_ms, "ms", FALSE,
-             "(the same client code against both)");
-  print_row ("sequential echo, 1 TLS conn", fo.req_rate, ft.req_rate, "req/s",
-             TRUE, "(no target; GnuTLS vs OpenSSL)");
-  print_row ("server CPU per request", fo.req_server_cpu_us,
-             ft.req_server_cpu_us, "us", FALSE, "(lower is better)");
+  uc_test_print_comparison_header ("note");
+  uc_test_print_comparison_row (2, "new TLS conns: connect to close",
+                                fo.conn_rate, ft.conn_rate, "conn/s", TRUE,
+                                "(no target; GnuTLS vs OpenSSL)");
+  uc_test_print_comparison_row (2, "server CPU per connection",
+                                fo.conn_server_cpu_ms, ft.conn_server_cpu_ms,
+                                "ms", FALSE, "(lower is better)");
+  uc_test_print_comparison_row (
+    2, "  client CPU per connection", fo.conn_client_cpu_ms,
+    ft.conn_client_cpu_ms, "ms", FALSE, "(the same client code against both)");
+  uc_test_print_comparison_row (2, "sequential echo, 1 TLS conn", fo.req_rate,
+                                ft.req_rate, "req/s", TRUE,
+                                "(no target; GnuTLS vs OpenSSL)");
+  uc_test_print_comparison_row (2, "server CPU per request",
+                                fo.req_server_cpu_us, ft.req_server_cpu_us,
+                                "us", FALSE, "(lower is better)");
 
   target_stop (&ours);
   target_stop (&theirs);

@@ -557,6 +557,51 @@ test_config_relative (Fixture *fixture, gconstpointer user_data)
   stop_daemon (fixture);
 }
 
+/* Runs @command (NULL-terminated) with unixctl against @other_target and
+ * against fixture->target over ssl: with the good client files, and
+ * checks that both print the same and exit alike, error messages naming
+ * their own target.  The ssl run's output is left in @ssl. */
+static void
+assert_same_over_ssl (Fixture *fixture,
+                      const char *other_target,
+                      const char *const *command,
+                      UcTestOutput *ssl)
+{
+  g_autoptr (GPtrArray) other_args = g_ptr_array_new ();
+  g_autoptr (GPtrArray) ssl_args = g_ptr_array_new ();
+  g_auto (UcTestOutput) other = { 0 };
+  g_autofree char *other_err = NULL;
+  g_auto (GStrv) parts = NULL;
+
+  g_ptr_array_add (other_args, (gpointer) "-t");
+  g_ptr_array_add (other_args, (gpointer) other_target);
+  g_ptr_array_add (ssl_args, (gpointer) "-t");
+  g_ptr_array_add (ssl_args, fixture->target);
+  g_ptr_array_add (ssl_args, (gpointer) "-p");
+  g_ptr_array_add (ssl_args, pki.client_key);
+  g_ptr_array_add (ssl_args, (gpointer) "-c");
+  g_ptr_array_add (ssl_args, pki.client_cert);
+  g_ptr_array_add (ssl_args, (gpointer) "-C");
+  g_ptr_array_add (ssl_args, pki.ca_cert);
+  for (gsize j = 0; command[j] != NULL; j++)
+    {
+      g_ptr_array_add (other_args, (gpointer) command[j]);
+      g_ptr_array_add (ssl_args, (gpointer) command[j]);
+    }
+  g_ptr_array_add (other_args, NULL);
+  g_ptr_array_add (ssl_args, NULL);
+
+  run_unixctlv (&other, (const char *const *) other_args->pdata);
+  run_unixctlv (ssl, (const char *const *) ssl_args->pdata);
+
+  g_assert_cmpstr (ssl->out, ==, other.out);
+  /* Error messages name the target. */
+  parts = g_strsplit (other.err, other_target, -1);
+  other_err = g_strjoinv (fixture->target, parts);
+  g_assert_cmpstr (ssl->err, ==, other_err);
+  g_assert_cmpint (ssl->status, ==, other.status);
+}
+
 /* What a client sees over ssl: is what it sees on the control socket, in
  * both output formats. */
 static void
@@ -577,41 +622,9 @@ test_round_trip (Fixture *fixture, gconstpointer user_data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      const char *const *command = commands[i];
-      g_autoptr (GPtrArray) local_args = g_ptr_array_new ();
-      g_autoptr (GPtrArray) ssl_args = g_ptr_array_new ();
-      g_auto (UcTestOutput) local = { 0 };
       g_auto (UcTestOutput) ssl = { 0 };
-      g_autofree char *local_err = NULL;
-      g_auto (GStrv) parts = NULL;
 
-      g_ptr_array_add (local_args, (gpointer) "-t");
-      g_ptr_array_add (local_args, fixture->ctl);
-      g_ptr_array_add (ssl_args, (gpointer) "-t");
-      g_ptr_array_add (ssl_args, fixture->target);
-      g_ptr_array_add (ssl_args, (gpointer) "-p");
-      g_ptr_array_add (ssl_args, pki.client_key);
-      g_ptr_array_add (ssl_args, (gpointer) "-c");
-      g_ptr_array_add (ssl_args, pki.client_cert);
-      g_ptr_array_add (ssl_args, (gpointer) "-C");
-      g_ptr_array_add (ssl_args, pki.ca_cert);
-      for (gsize j = 0; command[j] != NULL; j++)
-        {
-          g_ptr_array_add (local_args, (gpointer) command[j]);
-          g_ptr_array_add (ssl_args, (gpointer) command[j]);
-        }
-      g_ptr_array_add (local_args, NULL);
-      g_ptr_array_add (ssl_args, NULL);
-
-      run_unixctlv (&local, (const char *const *) local_args->pdata);
-      run_unixctlv (&ssl, (const char *const *) ssl_args->pdata);
-
-      g_assert_cmpstr (ssl.out, ==, local.out);
-      /* Error messages name the target. */
-      parts = g_strsplit (local.err, fixture->ctl, -1);
-      local_err = g_strjoinv (fixture->target, parts);
-      g_assert_cmpstr (ssl.err, ==, local_err);
-      g_assert_cmpint (ssl.status, ==, local.status);
+      assert_same_over_ssl (fixture, fixture->ctl, commands[i], &ssl);
     }
 
   /* What was compared is what the commands print. */
@@ -952,27 +965,6 @@ test_pssl_silent_client (Fixture *fixture, gconstpointer user_data)
   stop_daemon (fixture);
 }
 
-/* A TCP port nothing listens on now. */
-static guint16
-free_tcp_port (void)
-{
-  g_autoptr (GInetAddress) loopback =
-    g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr (GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr (GSocketAddress) bound = NULL;
-  g_autoptr (GSocket) socket = NULL;
-  g_autoptr (GError) error = NULL;
-
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, &error);
-  g_assert_no_error (error);
-  g_socket_bind (socket, address, FALSE, &error);
-  g_assert_no_error (error);
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 /* Loading the TLS files checks the key with a handshake, which runs in
  * threads; only the forking thread survives --detach's fork, so that
  * must come after it.  Before, a detached pssl: daemon left good clients
@@ -981,7 +973,7 @@ free_tcp_port (void)
 static void
 test_pssl_detach (Fixture *fixture, gconstpointer user_data)
 {
-  guint16 port = free_tcp_port ();
+  guint16 port = uc_test_pick_free_port ();
   g_autofree char *remote =
     g_strdup_printf ("--remote=pssl:%u:127.0.0.1", port);
   g_autofree char *pidfile =
@@ -1195,15 +1187,11 @@ wait_ovsdb_port (const char *log, guint n)
 static void
 test_compat_ovsdb_server (Fixture *fixture, gconstpointer user_data)
 {
-  static const char schema[] =
-    "{\"name\":\"test\",\"version\":\"1.0.0\",\"tables\":"
-    "{\"t\":{\"columns\":{\"c\":{\"type\":\"integer\"}}}}}";
   static const char *const commands[][4] = {
     { "echo", "hi", NULL },
     { "list_dbs", NULL },
     { "no_such_method", NULL },
   };
-  g_autofree char *schema_path = NULL;
   g_autofree char *db = NULL;
   g_autofree char *log = NULL;
   g_autofree char *ctl = NULL;
@@ -1221,20 +1209,11 @@ test_compat_ovsdb_server (Fixture *fixture, gconstpointer user_data)
   if (uc_test_ovs_skip_missing (&ovs, UC_TEST_OVS_OVSDB))
     return;
 
-  schema_path = g_build_filename (fixture->dir, "test.ovsschema", NULL);
-  db = g_build_filename (fixture->dir, "test.db", NULL);
   log = g_build_filename (fixture->dir, "ovsdb-server.log", NULL);
   ctl = g_build_filename (fixture->dir, "ovsdb-server.ctl", NULL);
-  uc_test_write_file (schema_path, schema);
   envp = uc_test_ovs_environ (fixture->dir, fixture->dir);
-  {
-    const char *const args[] = { "create", db, schema_path, NULL };
-    g_auto (UcTestOutput) output = { 0 };
-
-    uc_test_run (ovs.ovsdb_tool, NULL, args, (const char *const *) envp,
-                 &output);
-    g_assert_cmpint (output.status, ==, 0);
-  }
+  db = uc_test_ovsdb_create (ovs.ovsdb_tool, fixture->dir, &error);
+  g_assert_no_error (error);
 
   log_arg = g_strconcat ("--log-file=", log, NULL);
   ctl_arg = g_strconcat ("--unixctl=", ctl, NULL);
@@ -1267,40 +1246,9 @@ test_compat_ovsdb_server (Fixture *fixture, gconstpointer user_data)
 
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      const char *const *command = commands[i];
-      g_autoptr (GPtrArray) tcp_args = g_ptr_array_new ();
-      g_autoptr (GPtrArray) ssl_args = g_ptr_array_new ();
-      g_auto (UcTestOutput) tcp = { 0 };
       g_auto (UcTestOutput) ssl = { 0 };
-      g_auto (GStrv) parts = NULL;
-      g_autofree char *tcp_err = NULL;
 
-      g_ptr_array_add (tcp_args, (gpointer) "-t");
-      g_ptr_array_add (tcp_args, tcp_target);
-      g_ptr_array_add (ssl_args, (gpointer) "-t");
-      g_ptr_array_add (ssl_args, fixture->target);
-      g_ptr_array_add (ssl_args, (gpointer) "-p");
-      g_ptr_array_add (ssl_args, pki.client_key);
-      g_ptr_array_add (ssl_args, (gpointer) "-c");
-      g_ptr_array_add (ssl_args, pki.client_cert);
-      g_ptr_array_add (ssl_args, (gpointer) "-C");
-      g_ptr_array_add (ssl_args, pki.ca_cert);
-      for (gsize j = 0; command[j] != NULL; j++)
-        {
-          g_ptr_array_add (tcp_args, (gpointer) command[j]);
-          g_ptr_array_add (ssl_args, (gpointer) command[j]);
-        }
-      g_ptr_array_add (tcp_args, NULL);
-      g_ptr_array_add (ssl_args, NULL);
-
-      run_unixctlv (&tcp, (const char *const *) tcp_args->pdata);
-      run_unixctlv (&ssl, (const char *const *) ssl_args->pdata);
-
-      g_assert_cmpstr (ssl.out, ==, tcp.out);
-      parts = g_strsplit (tcp.err, tcp_target, -1);
-      tcp_err = g_strjoinv (fixture->target, parts);
-      g_assert_cmpstr (ssl.err, ==, tcp_err);
-      g_assert_cmpint (ssl.status, ==, tcp.status);
+      assert_same_over_ssl (fixture, tcp_target, commands[i], &ssl);
       if (i == 0)
         g_assert_cmpstr (ssl.out, ==, "[\"hi\"]\n");
     }

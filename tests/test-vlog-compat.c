@@ -134,24 +134,35 @@ start_ours (Fixture *fixture, gboolean log_file)
   wait_for (fixture->ours, fixture->our_socket);
 }
 
+/* DIR/db.db, from Open vSwitch's schema, made anew. */
+static char *
+make_db (Fixture *fixture)
+{
+  g_autofree char *db = g_build_filename (fixture->dir, "db.db", NULL);
+  const char *create[] = { ovs.ovsdb_tool, "create", db, UC_TEST_OVSDB_SCHEMA,
+                           NULL };
+  g_autoptr (GSubprocess) tool = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_unlink (db);
+  tool = spawn (fixture, create);
+  g_subprocess_wait_check (tool, NULL, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&db);
+}
+
 static void
 start_theirs (Fixture *fixture, gboolean log_file)
 {
-  g_autofree char *db = g_build_filename (fixture->dir, "db.db", NULL);
+  g_autofree char *db = make_db (fixture);
   g_autofree char *unixctl =
     g_strconcat ("--unixctl=", fixture->their_socket, NULL);
   g_autofree char *log = g_strconcat ("--log-file=", fixture->their_log, NULL);
-  const char *create[] = { ovs.ovsdb_tool, "create", db, UC_TEST_OVSDB_SCHEMA,
-                           NULL };
-  g_autoptr (GSubprocess) tool = spawn (fixture, create);
-  g_autoptr (GError) error = NULL;
   const char *argv[] = { ovs.ovsdb_server,      unixctl,
                          "--no-chdir",          "-vconsole:off",
                          "-vsyslog:off",        db,
                          log_file ? log : NULL, NULL };
 
-  g_subprocess_wait_check (tool, NULL, &error);
-  g_assert_no_error (error);
   fixture->theirs = spawn (fixture, argv);
   wait_for (fixture->theirs, fixture->their_socket);
 }
@@ -914,7 +925,6 @@ capture_syslog (Fixture *fixture,
   const char *log_path = ours ? fixture->our_log : fixture->their_log;
   g_autofree char *unixctl = g_strconcat ("--unixctl=", socket, NULL);
   g_autofree char *log = g_strconcat ("--log-file=", log_path, NULL);
-  g_autofree char *db = g_build_filename (fixture->dir, "db.db", NULL);
   g_autofree char *raw = NULL;
   GSubprocess **process = ours ? &fixture->ours : &fixture->theirs;
   const char *program = ours ? "unixctld" : "ovsdb-server";
@@ -931,10 +941,8 @@ capture_syslog (Fixture *fixture,
     }
   else
     {
-      const char *create[] = { ovs.ovsdb_tool, "create", db,
-                               UC_TEST_OVSDB_SCHEMA, NULL };
-      g_autoptr (GSubprocess) tool = NULL;
-      g_autoptr (GError) error = NULL;
+      /* A database of its own each time. */
+      g_autofree char *db = make_db (fixture);
       const char *argv[] = { ovs.ovsdb_server,
                              unixctl,
                              "--no-chdir",
@@ -945,11 +953,6 @@ capture_syslog (Fixture *fixture,
                              db,
                              NULL };
 
-      /* A database of its own each time. */
-      g_unlink (db);
-      tool = spawn (fixture, create);
-      g_subprocess_wait_check (tool, NULL, &error);
-      g_assert_no_error (error);
       *process = spawn (fixture, argv);
     }
   wait_for (*process, socket);

@@ -449,6 +449,41 @@ uc_test_ovs_environ (const char *rundir, const char *dir)
 }
 
 /**
+ * uc_test_ovsdb_create:
+ * @ovsdb_tool: the ovsdb-tool to run (a path, or a name in $PATH)
+ * @dir: the directory to make the database in
+ * @error: return location for a #GError
+ *
+ * Makes `DIR/uctest.db`, a database of one small table, for a test or a
+ * benchmark that runs an ovsdb-server for its control socket or its
+ * JSON-RPC remotes and needs none of its data (nor an installed schema).
+ * A database left there by a previous call is replaced.
+ *
+ * Returns: (transfer full): the path of the database, or %NULL with
+ *   @error set
+ */
+char *
+uc_test_ovsdb_create (const char *ovsdb_tool, const char *dir, GError **error)
+{
+  static const char schema[] =
+    "{\"name\":\"uctest\",\"version\":\"1.0.0\",\"tables\":"
+    "{\"t\":{\"columns\":{\"c\":{\"type\":\"integer\"}}}}}";
+  g_autofree char *schema_path =
+    g_build_filename (dir, "uctest.ovsschema", NULL);
+  g_autofree char *db = g_build_filename (dir, "uctest.db", NULL);
+  const char *argv[] = { ovsdb_tool, "create", db, schema_path, NULL };
+  g_autoptr (GSubprocess) tool = NULL;
+
+  if (!g_file_set_contents (schema_path, schema, -1, error))
+    return NULL;
+  g_unlink (db);
+  tool = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_NONE, error);
+  if (tool == NULL || !g_subprocess_wait_check (tool, NULL, error))
+    return NULL;
+  return g_steal_pointer (&db);
+}
+
+/**
  * uc_test_run:
  * @program: the program's path
  * @argv0: (nullable): the name it runs under, or %NULL for @program
@@ -1554,4 +1589,50 @@ uc_test_scan_replies (UcTestReplyScanner *scanner,
         n++;
     }
   return n;
+}
+
+/**
+ * uc_test_print_comparison_header:
+ * @last_column: the title of the last column ("target", "note")
+ *
+ * Prints the header of a benchmark's table: unixctld's figures beside
+ * ovsdb-server's, measured in the same run (see
+ * uc_test_print_comparison_row()).
+ */
+void
+uc_test_print_comparison_header (const char *last_column)
+{
+  g_print ("\n%-34s %12s %12s  %-6s %7s   %s\n", "measure", "unixctld",
+           "ovsdb-server", "unit", "better", last_column);
+}
+
+/**
+ * uc_test_print_comparison_row:
+ * @decimals: how many decimals the figures get
+ * @what: what was measured
+ * @ours: unixctld's figure
+ * @theirs: ovsdb-server's figure, or 0 if it was not measured
+ * @unit: the figures' unit
+ * @higher_is_better: whether a higher figure is better
+ * @note: the target, or a note
+ *
+ * Prints one row of a benchmark's table, with how many times better ours
+ * is (a ratio above 1 is better whichever way the figure goes; 0 when
+ * either figure is missing).
+ */
+void
+uc_test_print_comparison_row (int decimals,
+                              const char *what,
+                              double ours,
+                              double theirs,
+                              const char *unit,
+                              gboolean higher_is_better,
+                              const char *note)
+{
+  double ratio = 0;
+
+  if (theirs > 0 && ours > 0)
+    ratio = higher_is_better ? ours / theirs : theirs / ours;
+  g_print ("%-34s %12.*f %12.*f  %-6s %6.2fx   %s\n", what, decimals, ours,
+           decimals, theirs, unit, ratio, note);
 }

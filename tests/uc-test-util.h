@@ -199,6 +199,9 @@ gboolean            uc_test_ovs_skip_missing     (const UcTestOvs     *ovs,
                                                   guint                needs);
 char              **uc_test_ovs_environ          (const char          *rundir,
                                                   const char          *dir);
+char               *uc_test_ovsdb_create         (const char          *ovsdb_tool,
+                                                  const char          *dir,
+                                                  GError             **error);
 void                uc_test_run                  (const char          *program,
                                                   const char          *argv0,
                                                   const char *const   *args,
@@ -222,6 +225,14 @@ guint64             uc_test_proc_rss_kib         (pid_t                pid);
 double              uc_test_median               (double              *values,
                                                   guint                n_values);
 double              uc_test_process_cpu_us       (pid_t                pid);
+void                uc_test_print_comparison_header (const char      *last_column);
+void                uc_test_print_comparison_row (int                  decimals,
+                                                  const char          *what,
+                                                  double               ours,
+                                                  double               theirs,
+                                                  const char          *unit,
+                                                  gboolean             higher_is_better,
+                                                  const char          *note);
 guint               uc_test_scan_replies         (UcTestReplyScanner  *scanner,
                                                   const char          *data,
                                                   gsize                length);
